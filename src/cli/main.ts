@@ -1,0 +1,24 @@
+// The `hanet` command line: parses arguments with commander and hands off to the subcommand modules.
+import { Command, CommanderError } from 'commander';
+import { HanetError } from '../errors.js';
+import { registerLabCommands } from './lab.js';
+
+const program = new Command();
+program
+  .name('hanet')
+  .description('network high availability: a peer takes over the packet transmission of a server whose public interfaces failed')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerLabCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof HanetError) {
+    process.stderr.write(`hanet: ${err.code}: ${err.message}\n`);
+    if (err.cause instanceof Error) process.stderr.write(`  cause: ${err.cause.message}\n`);
+  } else {
+    process.stderr.write(`hanet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});
