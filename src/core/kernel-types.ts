@@ -1,0 +1,59 @@
+// Shared, I/O-free types of the kernel port: the desired kernel state the core computes, the ops the
+// applier performs, and the KernelPort interface (implemented by src/os/linux/kernel.ts and src/os/fake-kernel.ts).
+
+export type Family = 4 | 6;
+
+export interface LinkState { index: number; name: string; up: boolean; lowerUp: boolean; carrier: boolean; mac: string; mtu: number }
+export interface AddrSpec { family: Family; ifname: string; address: string; prefixLen: number }
+/** A route. Identity (what NLM_F_REPLACE matches) is family + table + dst/dstLen + metric. */
+export interface RouteSpec { family: Family; dst: string; dstLen: number; ifname: string; via?: string; src?: string; metric?: number; table?: number }
+export interface ProxySpec { family: Family; ifname: string; address: string }
+/** path like 'net/ipv4/conf/eth0/rp_filter' (relative to /proc/sys). */
+export interface SysctlSpec { path: string; value: string }
+
+export interface DesiredKernelState {
+  /** managed addresses that must be present (others of the managed set absent) */
+  addresses: AddrSpec[];
+  /** the set hanet manages (service addresses on any interface); addresses outside it are never touched */
+  managedAddresses: AddrSpec[];
+  /** exactly the routes with protocol HANET_RTPROT */
+  routes: RouteSpec[];
+  /** exactly the proxy neighbour entries with protocol HANET_RTPROT */
+  proxies: ProxySpec[];
+  /** values to hold */
+  sysctls: SysctlSpec[];
+}
+
+/** What the applier found in the kernel (input of the pure planner). */
+export interface ActualKernelState {
+  /** addresses currently on the interfaces named in desired addresses/managedAddresses (any owner) */
+  addresses: AddrSpec[];
+  /** routes carrying HANET_RTPROT, all tables */
+  routes: RouteSpec[];
+  /** proxy neighbour entries carrying HANET_RTPROT */
+  proxies: ProxySpec[];
+  /** current values of the sysctl paths named in the desired state (absent path: not listed) */
+  sysctls: SysctlSpec[];
+}
+
+/** One change to the kernel. `route-replace` adds or replaces (NLM_F_CREATE|NLM_F_REPLACE). */
+export type KernelOp =
+  | { op: 'sysctl'; path: string; value: string; previous?: string }
+  | { op: 'addr-add'; addr: AddrSpec }
+  | { op: 'addr-del'; addr: AddrSpec }
+  | { op: 'route-replace'; route: RouteSpec }
+  | { op: 'route-del'; route: RouteSpec }
+  | { op: 'proxy-add'; proxy: ProxySpec }
+  | { op: 'proxy-del'; proxy: ProxySpec };
+
+export type KernelOpKind = KernelOp['op'];
+
+export interface KernelPort {
+  /** fresh RTM_GETLINK (carrier read is immediate); undefined if the interface does not exist */
+  getLink(name: string): Promise<LinkState | undefined>;
+  /** idempotent; returns what it changed (empty when the kernel already matched) */
+  reconcile(desired: DesiredKernelState): Promise<KernelOp[]>;
+  /** RTNLGRP_LINK notifications (may be up to ~1 s late for carrier-down; poll getLink for that). Returns unsubscribe. */
+  onLinkChange(cb: (l: LinkState) => void): () => void;
+  close(): void;
+}
