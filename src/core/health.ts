@@ -28,7 +28,9 @@ export class PublicHealth {
   private carrierSince = 0;
   private lastReplyAt: number | undefined;
   private lastProbeAt: number | undefined;
-  private firstProbeAfterCarrierAt: number | undefined;
+  /** Probes in a row that got no reply before the next one was sent. Counted per probe, not per wall-clock
+   * window: when the event loop stalls no probes go out, and a stall must not look like a dead link. */
+  private missed = 0;
   private rttMs: number | undefined;
   private everFailed = false;
   private verdict: { healthy: boolean; reason: HealthReason; since: number };
@@ -44,7 +46,7 @@ export class PublicHealth {
     const isOk = up && lowerUp;
     if (wasOk !== isOk || this.up === undefined) {
       this.carrierSince = now;
-      this.firstProbeAfterCarrierAt = undefined;
+      this.missed = 0;
     }
     this.up = up;
     this.lowerUp = lowerUp;
@@ -52,13 +54,18 @@ export class PublicHealth {
   }
 
   probeSent(now: number): void {
+    const prev = this.lastProbeAt;
+    if (this.up && this.lowerUp && prev !== undefined && prev >= this.carrierSince && (this.lastReplyAt === undefined || this.lastReplyAt < prev)) {
+      this.missed++;
+    }
     this.lastProbeAt = now;
-    if (this.firstProbeAfterCarrierAt === undefined && this.up && this.lowerUp) this.firstProbeAfterCarrierAt = now;
+    this.evaluate(now);
   }
 
   reply(now: number): void {
     if (this.lastProbeAt !== undefined) this.rttMs = Math.max(0, now - this.lastProbeAt);
     this.lastReplyAt = now;
+    this.missed = 0;
     this.evaluate(now);
   }
 
@@ -81,22 +88,18 @@ export class PublicHealth {
   private evaluate(now: number, forced?: HealthReason): void {
     let healthy: boolean;
     let reason: HealthReason;
-    const window = this.s.arpIntervalMs * this.s.arpMisses;
+    const repliedSinceCarrier = this.lastReplyAt !== undefined && this.lastReplyAt >= this.carrierSince;
     if (forced) { healthy = false; reason = forced; }
     else if (this.up === undefined) { healthy = false; reason = 'unknown'; }
     else if (!this.up) { healthy = false; reason = 'admin-down'; }
     else if (!this.lowerUp) { healthy = false; reason = 'carrier-down'; }
     else if (!this.s.arp) { healthy = true; reason = 'ok'; }
-    else if (this.lastReplyAt !== undefined && this.lastReplyAt >= this.carrierSince && now - this.lastReplyAt <= window) {
-      healthy = true; reason = 'ok';
-    } else if (this.lastReplyAt !== undefined && this.lastReplyAt >= this.carrierSince) {
-      healthy = false; reason = 'arp-timeout';
-    } else {
-      // carrier is up but no reply since it came up: failed once a full window of probes went unanswered.
-      const first = this.firstProbeAfterCarrierAt;
-      if (first !== undefined && now - first > window) { healthy = false; reason = 'arp-timeout'; }
-      else if (this.verdict.reason === 'unknown') { healthy = false; reason = 'unknown'; }
-      else { healthy = false; reason = this.verdict.healthy ? 'arp-timeout' : this.verdict.reason; }
+    else if (this.missed >= this.s.arpMisses) { healthy = false; reason = 'arp-timeout'; }
+    else if (repliedSinceCarrier) { healthy = true; reason = 'ok'; }
+    else {
+      // carrier just came (back) up and no reply yet: keep the previous verdict until a reply or enough misses.
+      healthy = false;
+      reason = this.verdict.healthy ? 'arp-timeout' : this.verdict.reason;
     }
     if (healthy !== this.verdict.healthy || reason !== this.verdict.reason) {
       if (!healthy && reason !== 'unknown') this.everFailed = true;

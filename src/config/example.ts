@@ -1,0 +1,91 @@
+// The annotated example configuration printed by `hanet config example`; a unit test checks it parses cleanly.
+import { DEFAULTS } from './schema.js';
+
+const D = DEFAULTS;
+
+/** An annotated example configuration (YAML) for node `a` of the two-node lab topology `pair`. */
+export function configExample(): string {
+  return `# hanet configuration (YAML). Every field except node, public and private has a default; the
+# defaults are shown. Unknown fields are errors. Check a file with: hanet check -c FILE
+
+# This node's name: unique in the cluster; lowercase letters, digits and '-'.
+node: a
+
+# The cluster's shared secret, the same file on every node. Makes and verifies the HMAC of every control
+# message. At least 16 bytes: hex (what "hanet key generate" writes), base64, or raw bytes. The file must not
+# be accessible by other users (chmod 600), or hanet refuses it.
+key_file: ${D.keyFile}
+
+# Unix socket for "hanet status" and "hanet events".
+control_socket: ${D.controlSocket}
+
+# trace, debug, info, warn, error, fatal or silent.
+log_level: ${D.logLevel}
+
+# UDP port of the control protocol on ethernet private links; the same on every node.
+port: ${D.port}
+
+# Public interfaces: where clients reach this server. At least one.
+public:
+  - interface: eth0
+    # Name of the LAN segment. Use the same name on every server attached to the same segment: a helper can
+    # only answer for addresses of a LAN it is attached to.
+    lan: ${D.lan}
+    # Service addresses (CIDR) hanet keeps reachable; on failure a helper answers ARP for them. At least one.
+    addresses: [10.0.0.11/24]
+    # The router on this LAN: target of the ARP probes, and next hop of the default route. Must be inside the
+    # prefix of one of the addresses. Required when probe.arp or default_route is true.
+    gateway: 10.0.0.1
+    # Whether this LAN carries the default route. Default: true for the first public interface (unless another
+    # one sets it), false for the others. At most one public interface may carry it.
+    default_route: true
+    probe:
+      # How often the carrier is read directly from the kernel. Measured: carrier-down notifications can arrive
+      # up to ~1 s late, so hanet reads the link state itself instead of waiting for them.
+      carrier_interval_ms: ${D.probe.carrierIntervalMs}
+      # ARP probes of the gateway catch failures the carrier does not show (a dead switch port, a cut uplink).
+      arp: ${D.probe.arp}
+      arp_interval_ms: ${D.probe.arpIntervalMs}
+      # The LAN counts as failed when no ARP reply came for arp_interval_ms * arp_misses.
+      arp_misses: ${D.probe.arpMisses}
+
+# Private links to other nodes: the control messages travel on them and, during a takeover, the packets of
+# this node's service addresses. At least one.
+private:
+  - # Name of the link in logs and status. Default: the interface name.
+    name: ab
+    # Link kind: ethernet (a direct Ethernet, veth or USB-net link; the kernel forwards the packets).
+    # Default: ethernet.
+    kind: ethernet
+    interface: eth1
+    # This node's address on the link, with or without prefix. If omitted, hanet uses the interface's first
+    # IPv4 address.
+    address: 192.168.100.1/30
+    # The node at the other end, and its address on the link (in the same subnet as address).
+    peer: b
+    peer_address: 192.168.100.2
+    # Lower is preferred when choosing a helper among the peers that can help.
+    cost: ${D.cost}
+
+heartbeat:
+  # Heartbeats are sent on every private link at this interval.
+  interval_ms: ${D.heartbeat.intervalMs}
+  # A link is down after this long without a valid heartbeat; more than 2 * interval_ms.
+  timeout_ms: ${D.heartbeat.timeoutMs}
+
+takeover:
+  # A helper stops answering for this node's addresses when this node has not renewed the lease (in its
+  # heartbeats) for this long; more than heartbeat.timeout_ms.
+  lease_ms: ${D.takeover.leaseMs}
+  # A public interface must be healthy this long before this node takes its addresses back (anti-flap).
+  failback_hold_ms: ${D.takeover.failbackHoldMs}
+  # Gratuitous ARPs sent after a takeover or failback so that neighbours update their caches at once, and
+  # the interval between them: repeated because a single one can be lost.
+  garp_count: ${D.takeover.garpCount}
+  garp_interval_ms: ${D.takeover.garpIntervalMs}
+  # After a release, the helper keeps its route to this node this long, for packets still in flight.
+  release_linger_ms: ${D.takeover.releaseLingerMs}
+  # Whether this node may act as a helper for its peers.
+  can_help: ${D.takeover.canHelp}
+`;
+}

@@ -1,0 +1,314 @@
+// The control protocol between hanet daemons: a versioned, authenticated binary envelope around a JSON body.
+// Pure codec (bytes in, values out); decode is total: it never throws, every failure is a typed reason.
+//
+// Wire format, version 1 (all integers big-endian):
+//
+//   off  size  field
+//   0    3     magic "HNT" (48 4e 54)
+//   3    1     version = 1
+//   4    1     type: 1 heartbeat, 2 takeover, 3 takeover-ack, 4 release, 5 release-ack
+//   5    1     flags: none defined in v1; sent as 0; receivers ignore bits they do not know (a change old receivers
+//              must not misread bumps the version instead)
+//   6    1     S = length of the sender node name (1..63)
+//   7    S     sender node name, UTF-8
+//   .    1     R = length of the recipient node name (1..63)
+//   .    R     recipient node name, UTF-8
+//   .    8     session id: random, chosen at daemon start
+//   .    8     sequence number u64, >= 1, strictly increasing within a session (one counter per daemon, all links)
+//   .    8     send time u64, ms since the Unix epoch (sender's clock)
+//   .    2     B = body length
+//   .    B     body: JSON, UTF-8 (an object; its fields depend on the type)
+//   .    32    HMAC-SHA256 over every byte before it, keyed with HKDF-SHA256(cluster key, salt "", info "hanet control v1")
+//
+// Why these choices:
+//  - The recipient is in the authenticated header (an addition to the first design): with one cluster key, a
+//    takeover request A sent to B could otherwise be replayed to C, whose replay guard never saw it, and C would
+//    take over A's addresses. Receivers drop messages not addressed to them ('wrong-recipient').
+//  - The MAC is checked before anything beyond framing is interpreted: type, names and body are only parsed from
+//    authenticated bytes. Framing (magic, version, lengths) has to be read first to find the MAC.
+//  - The body is JSON: small, debuggable with tcpdump, and unknown fields are ignored, so a peer can add fields
+//    within version 1. Outgoing bodies are validated too (catches bugs at the sender) and serialised in schema
+//    field order, so the bytes are deterministic (see the golden vector test).
+//  - The whole message is at most MAX_MESSAGE_BYTES (16 KiB): one UDP datagram; a heartbeat is ~150 bytes.
+//  - Replay and clock checks live in replay.ts (stateful); this module is stateless.
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { HanetError } from '../errors.js';
+
+export const CONTROL_MAGIC = Buffer.from('HNT', 'latin1');
+export const CONTROL_VERSION = 1;
+export const MAC_BYTES = 32;
+export const SESSION_BYTES = 8;
+export const MAX_MESSAGE_BYTES = 16 * 1024;
+export const MAX_NAME_BYTES = 63;
+const HKDF_INFO = 'hanet control v1';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reasons (string unions shared by logs, metrics and tests)
+
+/** Why the codec rejected bytes. */
+export const DECODE_REASONS = ['oversize', 'truncated', 'bad-magic', 'bad-version', 'bad-length', 'bad-header', 'bad-mac', 'bad-type', 'bad-body', 'wrong-recipient'] as const;
+export type DecodeReason = (typeof DECODE_REASONS)[number];
+/** Why the replay guard rejected an authenticated message (see replay.ts). */
+export const REPLAY_REASONS = ['stale', 'replay', 'too-old', 'stale-session'] as const;
+export type ReplayReason = (typeof REPLAY_REASONS)[number];
+/** Why a link dropped a received message: codec, replay guard, or an authenticated sender other than the link's peer. */
+export const REJECT_REASONS = [...DECODE_REASONS, ...REPLAY_REASONS, 'unexpected-sender'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Message bodies
+
+const NODE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+const IPV4_OPT_CIDR_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:/(?:3[0-2]|[12]?[0-9]))?$`);
+
+const nodeName = z.string().regex(NODE_RE);
+const lanName = z.string().regex(NODE_RE);
+const ipv4 = z.string().regex(IPV4_RE);
+const ipv4OptCidr = z.string().regex(IPV4_OPT_CIDR_RE);
+const claimId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
+const leaseMs = z.number().int().min(1).max(3_600_000);
+
+const claimSchema = z.object({
+  claimId,
+  lan: lanName,
+  addresses: z.array(ipv4OptCidr).min(1).max(256),
+  ownerLinkAddress: ipv4,
+  leaseMs,
+});
+
+const echoSchema = z.object({
+  /** Sequence number of the peer's message being echoed. */
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  /** That message's send time (the peer's own clock, so RTT needs no clock sync). */
+  at: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** How long the echoing node held it before replying: RTT = now - at - holdMs. */
+  holdMs: z.number().int().min(0).max(3_600_000).optional(),
+});
+
+const bodySchemas = {
+  heartbeat: z.object({
+    /** False while the sender is still starting (no verdicts yet): its empty claim list then releases nothing. */
+    ready: z.boolean().optional(),
+    /** Health of each public LAN of the sender, by LAN name. */
+    lans: z.record(lanName, z.object({ healthy: z.boolean() })).refine((r) => Object.keys(r).length <= 64, 'too many lans'),
+    /** Whether the sender may act as a helper now. */
+    canHelp: z.boolean(),
+    /** Owners the sender currently helps. */
+    helping: z.array(nodeName).max(64),
+    /** Addresses the sender (an owner) asks THIS recipient to hold; renews their leases. */
+    claims: z.array(claimSchema).max(64),
+    echo: echoSchema.optional(),
+  }),
+  takeover: claimSchema,
+  'takeover-ack': z.object({
+    claimId,
+    ok: z.boolean(),
+    /** Why a takeover was refused (e.g. 'cannot-help', 'lan-unavailable', 'conflict'); free-form for new peers. */
+    reason: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/).optional(),
+  }),
+  release: z.object({ claimId }),
+  'release-ack': z.object({ claimId }),
+} as const;
+
+export type MessageType = keyof typeof bodySchemas;
+export type Claim = z.infer<typeof claimSchema>;
+export type Echo = z.infer<typeof echoSchema>;
+export type HeartbeatMessage = { type: 'heartbeat' } & z.infer<(typeof bodySchemas)['heartbeat']>;
+export type TakeoverMessage = { type: 'takeover' } & Claim;
+export type TakeoverAckMessage = { type: 'takeover-ack' } & z.infer<(typeof bodySchemas)['takeover-ack']>;
+export type ReleaseMessage = { type: 'release' } & z.infer<(typeof bodySchemas)['release']>;
+export type ReleaseAckMessage = { type: 'release-ack' } & z.infer<(typeof bodySchemas)['release-ack']>;
+export type ControlMessage = HeartbeatMessage | TakeoverMessage | TakeoverAckMessage | ReleaseMessage | ReleaseAckMessage;
+
+export const TYPE_CODES: Readonly<Record<MessageType, number>> = { heartbeat: 1, takeover: 2, 'takeover-ack': 3, release: 4, 'release-ack': 5 };
+const TYPE_BY_CODE = new Map<number, MessageType>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as MessageType]));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Keys and envelope
+
+/** The MAC key derived from the cluster key. Opaque; make one per daemon with deriveControlKey. */
+export interface ControlKey { readonly macKey: Buffer }
+
+export function deriveControlKey(clusterKey: Buffer): ControlKey {
+  if (clusterKey.length < 16) throw new HanetError('HANET_ERR_CONFIG', `cluster key is ${clusterKey.length} bytes; at least 16 are needed`);
+  return { macKey: Buffer.from(hkdfSync('sha256', clusterKey, Buffer.alloc(0), HKDF_INFO, 32)) };
+}
+
+export interface ControlEnvelope {
+  version: number;
+  type: MessageType;
+  flags: number;
+  sender: string;
+  recipient: string;
+  /** 16 hex digits. */
+  session: string;
+  seq: bigint;
+  /** ms since the epoch, sender's clock. */
+  sentAt: number;
+}
+
+export type EncodeHeader = Omit<ControlEnvelope, 'version' | 'type' | 'flags'> & { flags?: number };
+
+export type DecodeResult =
+  | { ok: true; envelope: ControlEnvelope; message: ControlMessage }
+  | { ok: false; reason: DecodeReason; detail?: string };
+
+const mac = (key: ControlKey, data: Buffer): Buffer => createHmac('sha256', key.macKey).update(data).digest();
+
+/** Encodes a message. Throws HANET_ERR_PROTOCOL on an invalid header or body (a bug at the sender). */
+export function encodeControl(key: ControlKey, header: EncodeHeader, msg: ControlMessage): Buffer {
+  const fail = (what: string): never => { throw new HanetError('HANET_ERR_PROTOCOL', `cannot encode ${msg.type}: ${what}`); };
+  const code = TYPE_CODES[msg.type];
+  if (code === undefined) fail(`unknown type ${String(msg.type)}`);
+  if (!NODE_RE.test(header.sender)) fail(`bad sender ${JSON.stringify(header.sender)}`);
+  if (!NODE_RE.test(header.recipient)) fail(`bad recipient ${JSON.stringify(header.recipient)}`);
+  if (!/^[0-9a-f]{16}$/.test(header.session)) fail('session must be 16 lowercase hex digits');
+  if (header.seq < 1n || header.seq > 0xffff_ffff_ffff_ffffn) fail(`seq ${header.seq} out of range`);
+  if (!Number.isSafeInteger(header.sentAt) || header.sentAt < 0) fail(`sentAt ${header.sentAt} out of range`);
+  const flags = header.flags ?? 0;
+  if (!Number.isInteger(flags) || flags < 0 || flags > 255) fail(`flags ${flags} out of range`);
+  const { type: _type, ...body } = msg;
+  const parsed = bodySchemas[msg.type].safeParse(body);
+  if (!parsed.success) fail(`invalid body: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const bodyBytes = Buffer.from(JSON.stringify(parsed.data), 'utf8');
+  const sender = Buffer.from(header.sender, 'utf8');
+  const recipient = Buffer.from(header.recipient, 'utf8');
+  const total = 3 + 1 + 1 + 1 + 1 + sender.length + 1 + recipient.length + 8 + 8 + 8 + 2 + bodyBytes.length + MAC_BYTES;
+  if (total > MAX_MESSAGE_BYTES) fail(`message is ${total} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
+  const buf = Buffer.alloc(total);
+  let o = CONTROL_MAGIC.copy(buf, 0);
+  buf[o++] = CONTROL_VERSION;
+  buf[o++] = code;
+  buf[o++] = flags;
+  buf[o++] = sender.length;
+  o += sender.copy(buf, o);
+  buf[o++] = recipient.length;
+  o += recipient.copy(buf, o);
+  o += Buffer.from(header.session, 'hex').copy(buf, o);
+  o = buf.writeBigUInt64BE(header.seq, o);
+  o = buf.writeBigUInt64BE(BigInt(header.sentAt), o);
+  o = buf.writeUInt16BE(bodyBytes.length, o);
+  o += bodyBytes.copy(buf, o);
+  mac(key, buf.subarray(0, o)).copy(buf, o);
+  return buf;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes and authenticates a message. Never throws. With `recipient`, messages addressed to another node are
+ * rejected. Does not check replay or clock skew: pass the envelope to a ReplayGuard.
+ */
+export function decodeControl(key: ControlKey, bytes: Uint8Array, opts: { recipient?: string } = {}): DecodeResult {
+  try {
+    return decodeUnsafe(key, bytes, opts);
+  } catch (err) {
+    // Unreachable by construction (every read is bounds-checked first); kept so decode stays total.
+    return { ok: false, reason: 'bad-header', detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: string }): DecodeResult {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length > MAX_MESSAGE_BYTES) return { ok: false, reason: 'oversize', detail: `${b.length} bytes` };
+  for (let i = 0; i < 3 && i < b.length; i++) if (b[i] !== CONTROL_MAGIC[i]) return { ok: false, reason: 'bad-magic' };
+  if (b.length < 4) return { ok: false, reason: 'truncated' };
+  if (b[3] !== CONTROL_VERSION) return { ok: false, reason: 'bad-version', detail: `version ${b[3]}` };
+  // Framing: find every field's extent, bounds-checked.
+  let o = 6;
+  const need = (n: number): boolean => o + n <= b.length;
+  if (!need(1)) return { ok: false, reason: 'truncated' };
+  const sLen = b[o++] as number;
+  if (sLen < 1 || sLen > MAX_NAME_BYTES) return { ok: false, reason: 'bad-header', detail: 'sender length' };
+  if (!need(sLen + 1)) return { ok: false, reason: 'truncated' };
+  const senderBytes = b.subarray(o, o + sLen);
+  o += sLen;
+  const rLen = b[o++] as number;
+  if (rLen < 1 || rLen > MAX_NAME_BYTES) return { ok: false, reason: 'bad-header', detail: 'recipient length' };
+  if (!need(rLen + 8 + 8 + 8 + 2)) return { ok: false, reason: 'truncated' };
+  const recipientBytes = b.subarray(o, o + rLen);
+  o += rLen;
+  const session = b.subarray(o, o + 8).toString('hex');
+  o += 8;
+  const seq = b.readBigUInt64BE(o);
+  o += 8;
+  const sentAtBig = b.readBigUInt64BE(o);
+  o += 8;
+  const bodyLen = b.readUInt16BE(o);
+  o += 2;
+  const expected = o + bodyLen + MAC_BYTES;
+  if (b.length < expected) return { ok: false, reason: 'truncated' };
+  if (b.length > expected) return { ok: false, reason: 'bad-length', detail: `${b.length - expected} trailing bytes` };
+  const macAt = o + bodyLen;
+  if (!timingSafeEqual(mac(key, b.subarray(0, macAt)), b.subarray(macAt))) return { ok: false, reason: 'bad-mac' };
+
+  // Authenticated from here on.
+  const type = TYPE_BY_CODE.get(b[4] as number);
+  if (type === undefined) return { ok: false, reason: 'bad-type', detail: `type ${b[4]}` };
+  let sender: string;
+  let recipient: string;
+  try {
+    sender = utf8.decode(senderBytes);
+    recipient = utf8.decode(recipientBytes);
+  } catch {
+    return { ok: false, reason: 'bad-header', detail: 'name is not UTF-8' };
+  }
+  if (!NODE_RE.test(sender) || !NODE_RE.test(recipient)) return { ok: false, reason: 'bad-header', detail: 'bad node name' };
+  if (seq === 0n) return { ok: false, reason: 'bad-header', detail: 'seq 0' };
+  if (sentAtBig > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: 'bad-header', detail: 'send time out of range' };
+  if (opts.recipient !== undefined && recipient !== opts.recipient) return { ok: false, reason: 'wrong-recipient', detail: `for ${recipient}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(b.subarray(o, macAt)));
+  } catch {
+    return { ok: false, reason: 'bad-body', detail: 'not JSON' };
+  }
+  const body = bodySchemas[type].safeParse(json);
+  if (!body.success) {
+    const i = body.error.issues[0];
+    return { ok: false, reason: 'bad-body', detail: i ? `${i.path.join('.')}: ${i.message}` : 'invalid' };
+  }
+  return {
+    ok: true,
+    envelope: { version: CONTROL_VERSION, type, flags: b[5] as number, sender, recipient, session, seq, sentAt: Number(sentAtBig) },
+    message: { type, ...body.data } as ControlMessage,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The sending side of a daemon: one session, one sequence counter for all links.
+
+export function newSessionId(): string {
+  return randomBytes(SESSION_BYTES).toString('hex');
+}
+
+export class ControlSender {
+  readonly node: string;
+  readonly session: string;
+  private readonly key: ControlKey;
+  private readonly now: () => number;
+  private seq: bigint;
+
+  constructor(opts: { node: string; key: ControlKey; session?: string; firstSeq?: bigint; now?: () => number }) {
+    this.node = opts.node;
+    this.key = opts.key;
+    this.session = opts.session ?? newSessionId();
+    this.seq = opts.firstSeq ?? 1n;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The sequence number the next message will carry. */
+  get nextSeq(): bigint { return this.seq; }
+
+  /** Encodes `msg` for `recipient` with the next sequence number and the current time. */
+  encode(recipient: string, msg: ControlMessage): { bytes: Buffer; seq: bigint; sentAt: number } {
+    const seq = this.seq;
+    const sentAt = Math.floor(this.now());
+    const bytes = encodeControl(this.key, { sender: this.node, recipient, session: this.session, seq, sentAt }, msg);
+    this.seq = seq + 1n; // only after a successful encode, so a rejected message leaves no gap
+    return { bytes, seq, sentAt };
+  }
+}
