@@ -1,0 +1,173 @@
+// `hanet lab ...`: thin commands over src/lab (up, down, status, exec, fail, heal, topology).
+// Other modules add subcommands to the same `lab` command through `labCommand(program)` or extra registrars.
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { Command, Option } from 'commander';
+import { HanetError } from '../errors.js';
+import { FAILURE_MODES, labDown, labStatus, labUp, openLab, requireRootPrivileges, type FailureMode } from '../lab/lab.js';
+import { defaultTopology, embeddedTopologyNames, loadTopologyFile, topologyToYaml, type Topology } from '../lab/topology.js';
+
+export const DEFAULT_LAB = 'lab';
+export const DEFAULT_TOPOLOGY = 'pair';
+
+/** A function that adds subcommands to the `lab` command (e.g. the workload's `lab load`). */
+export type LabCommandRegistrar = (lab: Command) => void;
+
+/** The `lab` command of `program`, created on first use; add subcommands to it with `.command(...)`. */
+export function labCommand(program: Command): Command {
+  const existing = program.commands.find((c) => c.name() === 'lab');
+  if (existing) return existing;
+  return program
+    .command('lab')
+    .description('network-namespace lab: build a topology of namespaces, inject port failures, run commands in nodes')
+    .enablePositionalOptions(); // lets `lab exec` pass options through to the command it runs
+}
+
+/** `--topology` value: an embedded topology name (unless a file of that name exists) or a YAML file. */
+export async function resolveTopology(spec: string | undefined): Promise<Topology> {
+  const s = spec ?? DEFAULT_TOPOLOGY;
+  if (embeddedTopologyNames().includes(s) && !existsSync(s)) return defaultTopology(s);
+  return loadTopologyFile(s);
+}
+
+let stdoutGuarded = false;
+/** Prints a line; a closed stdout (`hanet lab status | head -1`) ends the process quietly instead of crashing. */
+const print = (s: string): void => {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+};
+
+export function registerLabCommands(program: Command, ...extensions: LabCommandRegistrar[]): Command {
+  const lab = labCommand(program);
+  const nameOpt = () => new Option('-n, --name <lab>', 'lab name ([a-z0-9]{1,8})').default(DEFAULT_LAB);
+
+  lab
+    .command('up')
+    .description(`build a lab (default topology "${DEFAULT_TOPOLOGY}", name "${DEFAULT_LAB}")`)
+    .option('-t, --topology <file|name>', `topology YAML file, or an embedded topology: ${embeddedTopologyNames().join(', ')}`)
+    .addOption(nameOpt())
+    .option('--replace', 'take down an existing lab of that name first')
+    .action(async (o: { topology?: string; name: string; replace?: boolean }) => {
+      requireRootPrivileges('hanet lab up');
+      const t = await resolveTopology(o.topology);
+      const t0 = performance.now();
+      const h = await labUp(t, { name: o.name, replace: o.replace === true });
+      const ms = performance.now() - t0;
+      print(`lab "${h.name}" up (topology ${t.name ?? o.topology ?? DEFAULT_TOPOLOGY}) in ${ms.toFixed(0)} ms`);
+      for (const [node, n] of Object.entries(t.nodes)) {
+        const addrs = n.ports.flatMap((p) => p.addresses.map((a) => `${p.name} ${a}`)).join(', ');
+        print(`  ${node.padEnd(4)} ${n.role.padEnd(7)} ${h.ns(node).padEnd(14)} ${addrs}`);
+      }
+      print(`run a command in a node: hanet lab exec ${Object.keys(t.nodes)[0] ?? 'NODE'}${o.name === DEFAULT_LAB ? '' : ` --name ${o.name}`} -- ip addr`);
+    });
+
+  lab
+    .command('down')
+    .description(`remove a lab (default "${DEFAULT_LAB}"), or with --all every hn- namespace and lab state file`)
+    .argument('[name]', 'lab name')
+    .option('--all', 'remove every namespace whose name starts with hn- (including other users\' labs)')
+    .action(async (name: string | undefined, o: { all?: boolean }) => {
+      requireRootPrivileges('hanet lab down');
+      if (o.all && name) throw new HanetError('HANET_ERR_LAB', 'give a lab name or --all, not both');
+      const t0 = performance.now();
+      const r = await labDown(o.all ? { all: true } : { name: name ?? DEFAULT_LAB });
+      const ms = performance.now() - t0;
+      if (r.namespaces.length === 0 && r.stateFiles.length === 0) print(`nothing to remove${o.all ? '' : ` for lab "${name ?? DEFAULT_LAB}"`}`);
+      else
+        print(
+          `removed ${r.namespaces.length} namespace(s)${r.namespaces.length ? ` (${r.namespaces.join(' ')})` : ''}, ${r.stateFiles.length} state file(s)` +
+            `${r.killed.length ? `, stopped ${r.killed.length} process(es)` : ''} in ${ms.toFixed(0)} ms`,
+        );
+      if (r.survivors.length) print(`warning: processes ${r.survivors.join(' ')} survived SIGKILL`);
+    });
+
+  lab
+    .command('status')
+    .description('labs, their nodes and namespaces, current failures, orphan hn- namespaces')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const s = await labStatus();
+      if (o.json) {
+        print(JSON.stringify(s, null, 2));
+        return;
+      }
+      if (s.labs.length === 0) print('no labs');
+      for (const l of s.labs) {
+        if (l.error) {
+          print(`lab "${l.name}": ${l.error}`);
+          continue;
+        }
+        const missing = l.nodes.filter((n) => !n.present).length;
+        print(`lab "${l.name}" (topology ${l.topologyName ?? '?'}, up since ${l.createdAt}, ${l.nodes.length} nodes${missing ? `, ${missing} namespace(s) MISSING` : ''})`);
+        for (const n of l.nodes) print(`  ${n.node.padEnd(4)} ${n.role.padEnd(7)} ${n.ns.padEnd(14)} ${n.present ? 'ok' : 'missing'}`);
+        print(l.failures.length ? `  failures: ${l.failures.map((f) => `${f.port} ${f.mode}`).join(', ')}` : '  failures: none');
+      }
+      if (s.orphans.length) print(`orphan namespaces (no lab state file): ${s.orphans.join(' ')}\n  remove with: hanet lab down <lab>  (or --all)`);
+    });
+
+  lab
+    .command('exec')
+    .description('run a command inside a node\'s namespace (stdio inherited, exit code propagated)')
+    .argument('<node>', 'node name, e.g. c')
+    .argument('<cmd...>', 'command and arguments (put -- before them)')
+    .addOption(nameOpt())
+    .passThroughOptions()
+    .action(async (node: string, cmd: string[], o: { name: string }) => {
+      requireRootPrivileges('hanet lab exec');
+      const h = await openLab(o.name);
+      const child = h.spawn(node, cmd, { stdio: 'inherit' });
+      const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, forward(sig)] as const);
+      for (const [sig, h2] of handlers) process.on(sig, h2);
+      const code = await new Promise<number>((resolve, reject) => {
+        child.on('error', (e) => reject(new HanetError('HANET_ERR_LAB', `cannot run ${cmd.join(' ')}: ${e.message}`, { cause: e })));
+        child.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? (osConstants.signals[sig] ?? 0) : 0)));
+      });
+      for (const [sig, h2] of handlers) process.off(sig, h2);
+      process.exitCode = code;
+    });
+
+  lab
+    .command('fail')
+    .description('inject a failure on a port: carrier (switch side down), silent (off the bridge, peer still sees carrier), admin (own interface down)')
+    .argument('<port>', 'node:interface, e.g. a:eth0')
+    .addOption(new Option('-m, --mode <mode>', 'failure mode').choices(FAILURE_MODES as string[]).makeOptionMandatory())
+    .addOption(nameOpt())
+    .action(async (port: string, o: { mode: FailureMode; name: string }) => {
+      requireRootPrivileges('hanet lab fail');
+      const h = await openLab(o.name);
+      await h.fail(port, o.mode);
+      print(`${port}: failed (${o.mode})`);
+    });
+
+  lab
+    .command('heal')
+    .description('undo a port failure and re-apply the node\'s addresses and routes')
+    .argument('<port>', 'node:interface, e.g. a:eth0')
+    .addOption(nameOpt())
+    .action(async (port: string, o: { name: string }) => {
+      requireRootPrivileges('hanet lab heal');
+      const h = await openLab(o.name);
+      await h.heal(port);
+      print(`${port}: healed`);
+    });
+
+  lab
+    .command('topology')
+    .description('validate and print a topology (file or embedded name) as YAML')
+    .argument('[file|name]', `topology file or embedded name (${embeddedTopologyNames().join(', ')})`, DEFAULT_TOPOLOGY)
+    .option('--json', 'print JSON')
+    .action(async (spec: string, o: { json?: boolean }) => {
+      const t = await resolveTopology(spec);
+      print(o.json ? JSON.stringify(t, null, 2) : topologyToYaml(t));
+    });
+
+  for (const ext of extensions) ext(lab);
+  return lab;
+}
