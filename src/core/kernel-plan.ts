@@ -1,0 +1,159 @@
+// Pure planner of the kernel applier: planKernelOps(actual, desired) -> ordered KernelOp[] (no I/O),
+// plus keys/normalisation shared with the executor and the fake, and `ip`-style text for logs and tests.
+import { canonicalIp } from '../proto/inet.js';
+import type { ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelOp, ProxySpec, RouteSpec, SysctlSpec } from './kernel-types.js';
+
+/** rtm_protocol / IFA_PROTO / NDA_PROTOCOL value marking what hanet installed. 0x4e (78) is unused in
+ * include/uapi/linux/rtnetlink.h and in iproute2's rt_protos (reserved: 0-4, 8-18, 42, 99, 186-192). */
+export const HANET_RTPROT = 0x4e;
+
+export const RT_TABLE_MAIN = 254;
+/** IPv4 routes without a metric have priority 0; IPv6 ones get 1024 from the kernel. */
+export const defaultMetric = (f: Family): number => (f === 4 ? 0 : 1024);
+
+// Address text normalisation: canonical form (IPv6 lower-case, longest zero run compressed), so
+// '2001:DB8::0:1' and '2001:db8::1' are one address. Unparsable text is kept as given.
+const canon = (family: Family, s: string): string => canonicalIp(family, s.trim()) ?? s.trim();
+
+export function normAddr(a: AddrSpec): AddrSpec {
+  return { family: a.family, ifname: a.ifname, address: canon(a.family, a.address), prefixLen: a.prefixLen };
+}
+export function normRoute(r: RouteSpec): RouteSpec {
+  const out: RouteSpec = { family: r.family, dst: canon(r.family, r.dst), dstLen: r.dstLen, ifname: r.ifname, metric: r.metric ?? defaultMetric(r.family), table: r.table ?? RT_TABLE_MAIN };
+  if (r.via !== undefined) out.via = canon(r.family, r.via);
+  if (r.src !== undefined) out.src = canon(r.family, r.src);
+  return out;
+}
+export function normProxy(p: ProxySpec): ProxySpec {
+  return { family: p.family, ifname: p.ifname, address: canon(p.family, p.address) };
+}
+/** Sysctl values compare after collapsing whitespace (the kernel prints vectors tab-separated). */
+export const normSysctlValue = (v: string): string => v.trim().split(/\s+/).join(' ');
+
+export const addrKey = (a: AddrSpec): string => { const n = normAddr(a); return `${n.family}|${n.ifname}|${n.address}/${n.prefixLen}`; };
+/** The kernel's identity of an IPv4 route for NLM_F_REPLACE: table, dst/len, tos (always 0 here), priority. */
+export const routeKey = (r: RouteSpec): string => { const n = normRoute(r); return `${n.family}|${n.table}|${n.dst}/${n.dstLen}|${n.metric}`; };
+const routeFull = (r: RouteSpec): string => { const n = normRoute(r); return `${routeKey(n)}|${n.ifname}|${n.via ?? ''}|${n.src ?? ''}`; };
+export const proxyKey = (p: ProxySpec): string => { const n = normProxy(p); return `${n.family}|${n.ifname}|${n.address}`; };
+
+// ---- the planner ----
+
+/**
+ * Ops that turn `actual` into `desired`, in a safe order:
+ * sysctls (forwarding/proxy_delay before anything depends on them), address adds (a route's `src` must be
+ * local first), route adds/replaces (the new path exists before the old goes), proxy adds (attract traffic
+ * only once the route exists), then proxy deletes, route deletes, address deletes (the reverse).
+ * A desired route whose identity matches an actual one but differs is one atomic `route-replace`.
+ * Duplicates in `desired` are collapsed. Each group is sorted by key, so output is deterministic.
+ */
+export function planKernelOps(actual: ActualKernelState, desired: DesiredKernelState): KernelOp[] {
+  const ops: KernelOp[] = [];
+
+  // sysctls
+  const cur = new Map<string, string>(actual.sysctls.map((s) => [s.path, s.value]));
+  const wantSys = new Map<string, string>();
+  for (const s of desired.sysctls) wantSys.set(s.path, s.value);
+  for (const [path, value] of [...wantSys].sort(([a], [b]) => cmp(a, b))) {
+    const prev = cur.get(path);
+    if (prev === undefined || normSysctlValue(prev) !== normSysctlValue(value)) {
+      ops.push(prev === undefined ? { op: 'sysctl', path, value } : { op: 'sysctl', path, value, previous: prev });
+    }
+  }
+
+  // addresses
+  const haveAddr = new Set(actual.addresses.map(addrKey));
+  const wantAddr = uniqBy(desired.addresses.map(normAddr), addrKey);
+  const wantAddrKeys = new Set(wantAddr.map(addrKey));
+  const addrAdds = wantAddr.filter((a) => !haveAddr.has(addrKey(a)));
+  const addrDels = uniqBy(desired.managedAddresses.map(normAddr), addrKey).filter((a) => !wantAddrKeys.has(addrKey(a)) && haveAddr.has(addrKey(a)));
+
+  // routes
+  const haveRoute = new Map<string, RouteSpec[]>();
+  for (const r of actual.routes.map(normRoute)) {
+    const k = routeKey(r);
+    haveRoute.set(k, [...(haveRoute.get(k) ?? []), r]);
+  }
+  const wantRoute = uniqBy(desired.routes.map(normRoute), routeKey); // one route per identity: the first wins
+  const wantRouteKeys = new Set(wantRoute.map(routeKey));
+  const routeAdds = wantRoute.filter((r) => {
+    const have = haveRoute.get(routeKey(r));
+    return !have || have.length !== 1 || routeFull(have[0]!) !== routeFull(r);
+  });
+  const routeDels: RouteSpec[] = [];
+  for (const [k, rs] of haveRoute) {
+    if (!wantRouteKeys.has(k)) routeDels.push(...rs);
+    // Several kernel routes with one identity (e.g. made by `ip route append`): replace keeps one, delete the rest.
+    else if (rs.length > 1) routeDels.push(...rs.filter((r) => routeFull(r) !== routeFull(wantRoute.find((w) => routeKey(w) === k)!)));
+  }
+
+  // proxies
+  const haveProxy = new Set(actual.proxies.map(proxyKey));
+  const wantProxy = uniqBy(desired.proxies.map(normProxy), proxyKey);
+  const wantProxyKeys = new Set(wantProxy.map(proxyKey));
+  const proxyAdds = wantProxy.filter((p) => !haveProxy.has(proxyKey(p)));
+  const proxyDels = uniqBy(actual.proxies.map(normProxy), proxyKey).filter((p) => !wantProxyKeys.has(proxyKey(p)));
+
+  const byAddr = (a: AddrSpec, b: AddrSpec): number => cmp(addrKey(a), addrKey(b));
+  const byRoute = (a: RouteSpec, b: RouteSpec): number => cmp(routeFull(a), routeFull(b));
+  const byProxy = (a: ProxySpec, b: ProxySpec): number => cmp(proxyKey(a), proxyKey(b));
+  for (const addr of addrAdds.sort(byAddr)) ops.push({ op: 'addr-add', addr });
+  for (const route of routeAdds.sort(byRoute)) ops.push({ op: 'route-replace', route });
+  for (const proxy of proxyAdds.sort(byProxy)) ops.push({ op: 'proxy-add', proxy });
+  for (const proxy of proxyDels.sort(byProxy)) ops.push({ op: 'proxy-del', proxy });
+  for (const route of routeDels.sort(byRoute)) ops.push({ op: 'route-del', route });
+  for (const addr of addrDels.sort(byAddr)) ops.push({ op: 'addr-del', addr });
+  return ops;
+}
+
+/** Ops removing everything hanet marked as its own (used by cleanupAll). Sysctls are left as they are. */
+export function planCleanupOps(actual: { addresses: AddrSpec[]; routes: RouteSpec[]; proxies: ProxySpec[] }): KernelOp[] {
+  return planKernelOps(
+    { addresses: actual.addresses, routes: actual.routes, proxies: actual.proxies, sysctls: [] },
+    { addresses: [], managedAddresses: actual.addresses, routes: [], proxies: [], sysctls: [] },
+  );
+}
+
+/** All interface names a desired state refers to for addresses (the executor dumps addresses only there). */
+export function addressInterfaces(d: DesiredKernelState): string[] {
+  return [...new Set([...d.addresses, ...d.managedAddresses].map((a) => a.ifname))].sort();
+}
+
+// ---- text (iproute2 style) ----
+const PROTO = 'proto hanet';
+export const formatAddr = (a: AddrSpec): string => `${a.address}/${a.prefixLen} dev ${a.ifname}`;
+export function formatRoute(r: RouteSpec): string {
+  const n = normRoute(r);
+  let s = `${n.dst}/${n.dstLen}`;
+  if (n.via !== undefined) s += ` via ${n.via}`;
+  s += ` dev ${n.ifname}`;
+  if (n.src !== undefined) s += ` src ${n.src}`;
+  if (n.metric !== defaultMetric(n.family)) s += ` metric ${n.metric}`;
+  if (n.table !== RT_TABLE_MAIN) s += ` table ${n.table}`;
+  return s;
+}
+export const formatProxy = (p: ProxySpec): string => `proxy ${p.address} dev ${p.ifname}`;
+const ipf = (f: Family): string => (f === 6 ? 'ip -6' : 'ip');
+
+/** One line per op, like the `ip` command that would do it (for logs, events and test diffs). */
+export function formatKernelOp(op: KernelOp): string {
+  switch (op.op) {
+    case 'sysctl': return `sysctl ${op.path}=${op.value}${op.previous !== undefined ? ` (was ${normSysctlValue(op.previous)})` : ''}`;
+    case 'addr-add': return `${ipf(op.addr.family)} addr add ${formatAddr(op.addr)} ${PROTO}`;
+    case 'addr-del': return `${ipf(op.addr.family)} addr del ${formatAddr(op.addr)}`;
+    case 'route-replace': return `${ipf(op.route.family)} route replace ${formatRoute(op.route)} ${PROTO}`;
+    case 'route-del': return `${ipf(op.route.family)} route del ${formatRoute(op.route)} ${PROTO}`;
+    case 'proxy-add': return `${ipf(op.proxy.family)} neigh add ${formatProxy(op.proxy)} ${PROTO}`;
+    case 'proxy-del': return `${ipf(op.proxy.family)} neigh del ${formatProxy(op.proxy)}`;
+  }
+}
+
+function uniqBy<T>(xs: T[], key: (x: T) => string): T[] {
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const x of xs) {
+    const k = key(x);
+    if (!seen.has(k)) { seen.add(k); out.push(x); }
+  }
+  return out;
+}
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,0 +1,105 @@
+// Typed loader for the native addon (build/Release/hanet_native.node, built by `npm install` via binding.gyp)
+// plus Linux constants and sockaddr builders shared by the netlink, ARP and TUN code.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HanetError } from '../../errors.js';
+
+/** Result of a non-blocking receive: `length` is the datagram's real size (may exceed the buffer: `truncated`). */
+export interface RecvResult { length: number; address: Buffer; truncated: boolean }
+
+/** A libuv readiness watcher (uv_poll_t). stop() is idempotent; stop before closing the fd. */
+export interface NativePoller { stop(): void; ref(): void; unref(): void }
+
+export interface NativeAddon {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, sockaddr: Buffer): void;
+  sendto(fd: number, data: Buffer, sockaddr: Buffer | null): number;
+  /** null when nothing is pending (EAGAIN). */
+  recvfrom(fd: number, buf: Buffer): RecvResult | null;
+  /** null when nothing is pending (EAGAIN). */
+  read(fd: number, buf: Buffer): number | null;
+  write(fd: number, buf: Buffer): number;
+  setsockopt(fd: number, level: number, name: number, value: number | Buffer): void;
+  getsockoptInt(fd: number, level: number, name: number): number;
+  getsockname(fd: number): Buffer;
+  close(fd: number): void;
+  ifNameToIndex(name: string): number;
+  openTun(name: string, flags: number): { fd: number; name: string };
+  Poller: new (fd: number, events: number, cb: (status: number, events: number) => void) => NativePoller;
+  constants: { UV_READABLE: number; UV_WRITABLE: number; IFF_TUN: number; IFF_TAP: number; IFF_NO_PI: number };
+}
+
+/** Errors thrown by the addon carry the errno name as `code` (e.g. 'EPERM'). */
+export interface NativeError extends Error { code: string; errno: number; syscall: string }
+export const isNativeError = (e: unknown): e is NativeError =>
+  e instanceof Error && typeof (e as Partial<NativeError>).errno === 'number' && typeof (e as Partial<NativeError>).code === 'string';
+
+let cached: NativeAddon | undefined;
+
+/** Loads the addon once. Throws HanetError('HANET_ERR_NATIVE') with a hint when it was not built. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  // dist/src/os/linux/native.js and src/os/linux/native.ts: walk up to the directory holding binding.gyp.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  let root: string | undefined;
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'binding.gyp'))) { root = dir; break; }
+    dir = dirname(dir);
+  }
+  const path = join(root ?? process.cwd(), 'build', 'Release', 'hanet_native.node');
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+    return cached;
+  } catch (e) {
+    throw new HanetError('HANET_ERR_NATIVE', `cannot load the native addon ${path} (run \`npm install\` or \`npx node-gyp rebuild\`)`, { cause: e });
+  }
+}
+
+// Linux constants (x86_64 and aarch64 share these values).
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const AF_PACKET = 17;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUFFORCE = 33;
+export const SOL_PACKET = 263;
+export const SOL_NETLINK = 270;
+export const NETLINK_ROUTE = 0;
+export const NETLINK_ADD_MEMBERSHIP = 1;
+export const NETLINK_CAP_ACK = 10;
+export const NETLINK_EXT_ACK = 11;
+export const NETLINK_GET_STRICT_CHK = 12;
+export const ETH_P_ARP = 0x0806;
+export const ETH_P_ALL = 0x0003;
+
+/** struct sockaddr_nl { u16 family; u16 pad; u32 pid; u32 groups } */
+export function sockaddrNl(pid = 0, groups = 0): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt16LE(AF_NETLINK, 0);
+  b.writeUInt32LE(pid >>> 0, 4);
+  b.writeUInt32LE(groups >>> 0, 8);
+  return b;
+}
+
+/** struct sockaddr_ll { u16 family; be16 protocol; s32 ifindex; u16 hatype; u8 pkttype; u8 halen; u8 addr[8] } */
+export function sockaddrLl(ifindex: number, protocol: number, addr?: Uint8Array): Buffer {
+  const b = Buffer.alloc(20);
+  b.writeUInt16LE(AF_PACKET, 0);
+  b.writeUInt16BE(protocol, 2);
+  b.writeInt32LE(ifindex, 4);
+  if (addr) {
+    b.writeUInt8(Math.min(addr.length, 8), 11);
+    Buffer.from(addr.subarray(0, 8)).copy(b, 12);
+  }
+  return b;
+}
+
+/** Network-byte-order protocol as sockaddr_ll/socket() expect it (htons). */
+export const htons = (v: number): number => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
