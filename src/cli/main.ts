@@ -2,6 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { HanetError } from '../errors.js';
 import { registerLabCommands } from './lab.js';
+import { registerConfigCommands } from './config.js';
+import { registerRunCommands } from './run.js';
+import { registerDemoCommands } from './demo.js';
+import { registerWorkloadCommands } from './workload.js';
 
 const program = new Command();
 program
@@ -10,7 +14,10 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-registerLabCommands(program);
+registerRunCommands(program);
+registerConfigCommands(program);
+registerDemoCommands(program);
+registerLabCommands(program, registerWorkloadCommands);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

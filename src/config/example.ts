@@ -46,7 +46,8 @@ public:
       # ARP probes of the gateway catch failures the carrier does not show (a dead switch port, a cut uplink).
       arp: ${D.probe.arp}
       arp_interval_ms: ${D.probe.arpIntervalMs}
-      # The LAN counts as failed when no ARP reply came for arp_interval_ms * arp_misses.
+      # The LAN counts as failed when this many probes in a row got no reply before the next probe went out
+      # (about arp_interval_ms * arp_misses after the cut). Counted per probe, so a stalled daemon is no failure.
       arp_misses: ${D.probe.arpMisses}
 
 # Private links to other nodes: the control messages travel on them and, during a takeover, the packets of

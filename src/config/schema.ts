@@ -21,7 +21,7 @@ export interface ProbeConfig {
   /** How often the carrier is read directly (RTM_GETLINK), ms. Kernel notifications can arrive ~1 s late. */
   carrierIntervalMs: number;
   arpIntervalMs: number;
-  /** The LAN is failed when no ARP reply came for arpIntervalMs * arpMisses. */
+  /** The LAN is failed when this many probes in a row (sent arpIntervalMs apart) got no reply before the next one. */
   arpMisses: number;
   arp: boolean;
 }
@@ -104,7 +104,7 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   port: 7431,
   lan: 'lan0',
-  probe: { carrierIntervalMs: 10, arpIntervalMs: 10, arpMisses: 3, arp: true },
+  probe: { carrierIntervalMs: 10, arpIntervalMs: 10, arpMisses: 2, arp: true },
   cost: 10,
   heartbeat: { intervalMs: 20, timeoutMs: 200 },
   takeover: { leaseMs: 3000, failbackHoldMs: 1000, garpCount: 3, garpIntervalMs: 50, releaseLingerMs: 2000, canHelp: true },

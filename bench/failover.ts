@@ -1,0 +1,71 @@
+// Benchmark (not a test): the largest gap clients see when a's public port fails, for carrier and silent
+// failures, over several runs with hanet's default settings; prints per-run numbers, median and max.
+// Usage: npm run bench:failover [-- --runs N --json]   (root: builds a lab of network namespaces)
+import { setTimeout as delay } from 'node:timers/promises';
+import { labUp } from '../src/lab/lab.js';
+import { defaultTopology } from '../src/lab/topology.js';
+import { startCluster } from '../src/lab/cluster.js';
+import { startWorkload } from '../src/lab/workload/index.js';
+
+type Mode = 'carrier' | 'silent' | 'admin';
+
+interface Run { mode: Mode; max_gap_ms: number; takeover_seen_ms: number; failed: number; broken_connections: number; inflight_lost: number; stream_verified: boolean; requests: number }
+
+const args = process.argv.slice(2);
+const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
+const json = args.includes('--json');
+const modes: Mode[] = args.includes('--modes') ? (args[args.indexOf('--modes') + 1]!.split(',') as Mode[]) : ['carrier', 'silent'];
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const results: Run[] = [];
+  const lab = await labUp(defaultTopology('pair'), { name: 'bfo', replace: true });
+  try {
+    const cluster = await startCluster(lab);
+    try {
+      for (const mode of modes) {
+        for (let i = 0; i < runs; i++) {
+          const wl = await startWorkload(lab, { server: 'a', address: '10.0.0.11' });
+          await delay(700);
+          const t = performance.now();
+          await lab.fail('a:eth0', mode);
+          await cluster.waitFor('a', (s) => s.claims.some((c) => c.acked), { what: 'takeover' });
+          const seen = performance.now() - t;
+          await delay(700);
+          await lab.heal('a:eth0');
+          await cluster.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { timeoutMs: 15_000, what: 'failback' });
+          await delay(300);
+          const r = await wl.stop();
+          const run: Run = { mode, max_gap_ms: r.max_gap_ms, takeover_seen_ms: Math.round(seen), failed: r.failed, broken_connections: r.broken_connections, inflight_lost: r.inflight_lost, stream_verified: r.stream_verified, requests: r.requests };
+          results.push(run);
+          if (!json) process.stderr.write(`${mode} run ${i + 1}/${runs}: max gap ${r.max_gap_ms.toFixed(1)} ms, failed ${r.failed}, broken ${r.broken_connections}, lost ${r.inflight_lost}, stream ${r.stream_verified ? 'ok' : 'BAD'}\n`);
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    await lab.down();
+  }
+  const summary = Object.fromEntries(modes.map((m) => {
+    const gaps = results.filter((r) => r.mode === m).map((r) => r.max_gap_ms);
+    const lost = results.filter((r) => r.mode === m).reduce((a, r) => a + r.failed + r.broken_connections + r.inflight_lost + (r.stream_verified ? 0 : 1), 0);
+    return [m, { runs: gaps.length, median_gap_ms: +median(gaps).toFixed(1), max_gap_ms: +Math.max(...gaps).toFixed(1), min_gap_ms: +Math.min(...gaps).toFixed(1), losses: lost }];
+  }));
+  if (json) { process.stdout.write(JSON.stringify({ summary, runs: results }) + '\n'); return; }
+  process.stdout.write('\nhanet failover, default settings, pair lab (largest gap between replies on long-lived connections, 10 ms request interval)\n');
+  process.stdout.write('mode      runs  median gap  max gap  min gap  losses\n');
+  for (const [m, s] of Object.entries(summary)) {
+    process.stdout.write(`${m.padEnd(9)} ${String(s.runs).padStart(4)}  ${s.median_gap_ms.toFixed(1).padStart(8)} ms ${s.max_gap_ms.toFixed(1).padStart(6)} ms ${s.min_gap_ms.toFixed(1).padStart(6)} ms  ${s.losses}\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

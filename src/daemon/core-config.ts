@@ -1,0 +1,33 @@
+// Maps the validated YAML configuration to the core's view of it, resolving what only the running system knows
+// (a private link's own address when the config leaves it out).
+import { networkInterfaces } from 'node:os';
+import type { Config } from '../config/schema.js';
+import { HanetError } from '../errors.js';
+import type { CoreConfig } from '../core/types.js';
+
+export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInterfaces> = networkInterfaces()): CoreConfig {
+  return {
+    node: cfg.node,
+    publics: cfg.public.map((p) => ({
+      iface: p.interface,
+      lan: p.lan,
+      addresses: p.addresses.map((a) => ({ address: a.address, prefixLen: a.prefixLen })),
+      gateway: p.gateway ?? '',
+      defaultRoute: p.defaultRoute && p.gateway !== undefined,
+      arp: p.probe.arp && p.gateway !== undefined,
+      arpIntervalMs: p.probe.arpIntervalMs,
+      arpMisses: p.probe.arpMisses,
+    })),
+    privates: cfg.private.map((l) => {
+      let local = l.address;
+      if (!local) {
+        const v4 = (ifaddrs[l.interface] ?? []).find((a) => a.family === 'IPv4');
+        if (!v4) throw new HanetError('HANET_ERR_CONFIG', `private link ${l.name}: no address given and interface ${l.interface} has no IPv4 address`);
+        local = v4.address;
+      }
+      return { name: l.name, kind: l.kind, iface: l.interface, peer: l.peer, localAddress: local, peerAddress: l.peerAddress, cost: l.cost };
+    }),
+    heartbeat: { ...cfg.heartbeat },
+    takeover: { ...cfg.takeover },
+  };
+}

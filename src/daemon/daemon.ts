@@ -1,0 +1,289 @@
+// The hanet daemon: feeds observations (carrier reads, ARP replies, peer messages, time) to the pure core and
+// carries out its effects (kernel reconcile, gratuitous ARP, peer messages). All I/O goes through injected ports.
+import type { ArpSocket } from '../os/linux/arp.js';
+import type { DesiredKernelState, KernelOp, LinkState, ProxySpec, RouteSpec } from '../core/kernel-types.js';
+import { HanetNode, type NodeStatus } from '../core/node.js';
+import { formatKernelOp } from '../core/kernel-plan.js';
+import type { CoreConfig, CoreEffect, CoreEvent, CoreLogEvent, CorePrivate, PeerMessage } from '../core/types.js';
+
+export interface DaemonKernel {
+  getLink(name: string): Promise<LinkState | undefined>;
+  reconcile(desired: DesiredKernelState): Promise<KernelOp[]>;
+  /** Routes and proxy entries marked as hanet's that are in the kernel now (from an earlier run). */
+  leftovers(): Promise<{ routes: RouteSpec[]; proxies: ProxySpec[] }>;
+  close(): void;
+}
+
+export interface PeerLink {
+  readonly name: string;
+  send(msg: PeerMessage): void;
+  onMessage(cb: (from: string, msg: PeerMessage) => void): void;
+  onReject(cb: (reason: string, detail?: string) => void): void;
+  stats(): Record<string, unknown>;
+  close(): void;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface DaemonPorts {
+  /** Monotonic milliseconds. */
+  now(): number;
+  kernel: DaemonKernel;
+  openArp(ifname: string): ArpSocket;
+  openLink(cfg: CorePrivate): Promise<PeerLink>;
+  log: Logger;
+}
+
+export interface DaemonOptions {
+  /** How often carrier state is read directly; the smallest carrier interval of the public interfaces. */
+  carrierIntervalMs: number;
+  /** Re-run the reconcile this often even without a change, to repair drift (e.g. routes an admin-down removed). */
+  resyncMs?: number;
+  /** ARP probe target per public interface (its gateway), or undefined for no probing. */
+  gateways: Record<string, string | undefined>;
+}
+
+export interface DaemonStatus extends NodeStatus {
+  /** The daemon's monotonic clock now (ms); `since`, `at` and `expiresInMs` in this status are on this clock. */
+  nowMs: number;
+  /** Wall-clock time of this status (ISO 8601). */
+  time: string;
+  uptimeMs: number;
+  kernel: { reconciles: number; lastOps: string[]; lastError?: string };
+  rejected: Record<string, number>;
+  links: Array<NodeStatus['links'][number] & { stats?: Record<string, unknown> }>;
+  events: CoreLogEvent[];
+}
+
+const EVENT_RING = 500;
+
+export class Daemon {
+  private readonly core: HanetNode;
+  private readonly arps = new Map<string, ArpSocket>();
+  private readonly links = new Map<string, PeerLink>();
+  private timer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private desired: DesiredKernelState | undefined;
+  private reconciling: Promise<void> | undefined;
+  private reconcileAgain = false;
+  private reconciles = 0;
+  private lastOps: string[] = [];
+  private lastError: string | undefined;
+  private readonly lastProbe = new Map<string, number>();
+  private readonly rejected: Record<string, number> = {};
+  private readonly events: CoreLogEvent[] = [];
+  private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
+  private readonly startedAt: number;
+  private stopped = false;
+  private readonly garpTimers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly cfg: CoreConfig, private readonly ports: DaemonPorts, private readonly opts: DaemonOptions) {
+    this.core = new HanetNode(cfg);
+    this.startedAt = ports.now();
+  }
+
+  async start(): Promise<void> {
+    const { ports, cfg } = this;
+    for (const p of cfg.publics) {
+      const arp = ports.openArp(p.iface);
+      const gw = this.opts.gateways[p.iface];
+      arp.onReply((r) => {
+        if (gw && r.senderIp === gw) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface });
+      });
+      this.arps.set(p.iface, arp);
+    }
+    for (const l of cfg.privates) {
+      const link = await ports.openLink(l);
+      link.onMessage((from, msg) => this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg }));
+      link.onReject((reason, detail) => {
+        this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+        ports.log.warn({ link: l.name, reason, detail }, 'control message rejected');
+        this.record({ type: 'message-ignored', at: ports.now(), link: l.name, why: reason });
+      });
+      this.links.set(l.name, link);
+    }
+    const leftovers = await ports.kernel.leftovers();
+    if (leftovers.routes.length || leftovers.proxies.length) {
+      ports.log.info({ routes: leftovers.routes.length, proxies: leftovers.proxies.length }, 'found kernel state of an earlier run');
+    }
+    this.feed({ type: 'start', at: ports.now(), leftovers });
+    this.timer = setInterval(() => void this.poll(), this.opts.carrierIntervalMs);
+    this.resyncTimer = setInterval(() => this.requestReconcile(), this.opts.resyncMs ?? 1000);
+    await this.poll();
+  }
+
+  /** One observation round: carrier of every interface (fresh reads), ARP probes that are due, then time. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return; // a slow round is not stacked on top of another
+    this.polling = true;
+    try {
+      const { cfg, ports } = this;
+      const pubs = await Promise.all(cfg.publics.map((p) => ports.kernel.getLink(p.iface).catch(() => undefined)));
+      const privs = await Promise.all(cfg.privates.map((l) => ports.kernel.getLink(l.iface).catch(() => undefined)));
+      if (this.stopped) return;
+      cfg.publics.forEach((p, i) => {
+        const l = pubs[i];
+        // Read pending ARP replies first, so that a stalled event loop is not mistaken for missing replies.
+        this.arps.get(p.iface)?.drain();
+        this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: l?.up ?? false, lowerUp: l?.lowerUp ?? false, present: l !== undefined });
+      });
+      cfg.privates.forEach((l, i) => {
+        const s = privs[i];
+        this.feed({ type: 'link-carrier', at: ports.now(), link: l.name, up: !!s && s.up && s.lowerUp });
+      });
+      const now = ports.now();
+      for (const p of cfg.publics) {
+        const gw = this.opts.gateways[p.iface];
+        if (!p.arp || !gw) continue;
+        // Timers fire with ~1 ms jitter: a strict comparison would skip every other probe when the poll period
+        // equals the probe interval, doubling detection time.
+        if (now - (this.lastProbe.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
+        this.lastProbe.set(p.iface, now);
+        try {
+          this.arps.get(p.iface)?.sendProbe(gw);
+          this.feed({ type: 'probe-sent', at: now, iface: p.iface });
+        } catch {
+          // the interface may be down (ENETDOWN): the carrier read already says so
+        }
+      }
+      this.feed({ type: 'tick', at: ports.now() });
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private feed(ev: CoreEvent): void {
+    if (this.stopped) return;
+    this.run(this.core.handle(ev));
+  }
+
+  /**
+   * Carries out effects: messages first (the peer starts its part at once), then the kernel, then logging;
+   * gratuitous ARPs go out once the kernel holds the state they announce.
+   */
+  private run(effects: CoreEffect[]): void {
+    const announces: Array<Extract<CoreEffect, { kind: 'announce' }>> = [];
+    let kernel = false;
+    for (const e of effects) {
+      if (e.kind === 'send') {
+        try { this.links.get(e.link)?.send(e.msg); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
+      } else if (e.kind === 'kernel') { this.desired = e.desired; kernel = true; }
+      else if (e.kind === 'announce') announces.push(e);
+    }
+    if (kernel || announces.length) {
+      const done = kernel ? this.requestReconcile() : (this.reconciling ?? Promise.resolve());
+      if (announces.length) void done.then(() => { for (const a of announces) this.announce(a); });
+    }
+    for (const e of effects) if (e.kind === 'event') this.record(e.event);
+  }
+
+  private record(ev: CoreLogEvent): void {
+    ev.time = new Date().toISOString();
+    this.events.push(ev);
+    if (this.events.length > EVENT_RING) this.events.splice(0, this.events.length - EVENT_RING);
+    const level = ev.type === 'message-ignored' ? 'debug' : 'info';
+    this.ports.log[level]({ event: ev.type, ...ev, at: undefined }, ev.type);
+    for (const l of this.eventListeners) l(ev);
+  }
+
+  /** Serialised reconciles: one at a time, and the latest desired state always wins. */
+  private requestReconcile(): Promise<void> {
+    if (!this.desired) return Promise.resolve();
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    const runOnce = async (): Promise<void> => {
+      do {
+        this.reconcileAgain = false;
+        const desired = this.desired!;
+        try {
+          const ops = await this.ports.kernel.reconcile(desired);
+          this.reconciles++;
+          if (ops.length) {
+            this.lastOps = ops.map((o) => formatKernelOp(o));
+            this.ports.log.info({ ops: this.lastOps }, 'kernel reconciled');
+          }
+          this.lastError = undefined;
+        } catch (err) {
+          this.lastError = err instanceof Error ? err.message : String(err);
+          this.ports.log.error({ err: this.lastError }, 'kernel reconcile failed');
+        }
+      } while (this.reconcileAgain && !this.stopped);
+    };
+    this.reconciling = runOnce().finally(() => { this.reconciling = undefined; });
+    return this.reconciling;
+  }
+
+  private announce(a: Extract<CoreEffect, { kind: 'announce' }>): void {
+    const arp = this.arps.get(a.iface);
+    if (!arp) return;
+    const send = () => {
+      for (const ip of a.addresses) {
+        try { arp.sendGratuitous(ip); } catch (err) { this.ports.log.warn({ iface: a.iface, ip, err: String(err) }, 'gratuitous ARP failed'); }
+      }
+    };
+    send();
+    for (let i = 1; i < a.count; i++) {
+      const t = setTimeout(() => { this.garpTimers.delete(t); if (!this.stopped) send(); }, i * a.intervalMs);
+      this.garpTimers.add(t);
+    }
+  }
+
+  onEvent(cb: (e: CoreLogEvent) => void): () => void {
+    this.eventListeners.add(cb);
+    return () => this.eventListeners.delete(cb);
+  }
+
+  status(): DaemonStatus {
+    const now = this.ports.now();
+    const s = this.core.status(now);
+    return {
+      ...s,
+      links: s.links.map((l) => ({ ...l, stats: this.links.get(l.name)?.stats() })),
+      nowMs: now,
+      time: new Date().toISOString(),
+      uptimeMs: now - this.startedAt,
+      kernel: { reconciles: this.reconciles, lastOps: this.lastOps, lastError: this.lastError },
+      rejected: { ...this.rejected },
+      events: this.events.slice(-50),
+    };
+  }
+
+  recentEvents(): CoreLogEvent[] {
+    return [...this.events];
+  }
+
+  /**
+   * Stops observing and sending. With `cleanup`, first brings the kernel back to what it was without hanet
+   * (service addresses on their own interfaces, no hanet routes or proxy entries); without it, kernel state is left
+   * as it is, like after a crash, so that a restarted daemon continues a takeover without loss.
+   */
+  async stop(opts: { cleanup: boolean }): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    for (const t of this.garpTimers) clearTimeout(t);
+    this.stopped = true;
+    if (this.reconciling) await this.reconciling.catch(() => undefined);
+    if (opts.cleanup) {
+      const d = this.desired ?? this.core.desired();
+      const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: 4 as const, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
+      try {
+        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], sysctls: [] });
+      } catch (err) {
+        this.ports.log.error({ err: String(err) }, 'cleanup failed');
+      }
+    }
+    for (const a of this.arps.values()) a.close();
+    for (const l of this.links.values()) l.close();
+    this.ports.kernel.close();
+  }
+}
+
+

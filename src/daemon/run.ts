@@ -1,0 +1,73 @@
+// `hanet run`: builds the daemon's real ports (netlink kernel, AF_PACKET ARP, UDP control links), starts it,
+// serves the control socket, and stops cleanly on SIGTERM/SIGINT.
+import { performance } from 'node:perf_hooks';
+import { loadConfig, loadKey } from '../config/load.js';
+import { HanetError } from '../errors.js';
+import type { CorePrivate, PeerMessage } from '../core/types.js';
+import { openKernel } from '../os/linux/kernel.js';
+import { openArp } from '../os/linux/arp.js';
+import { ControlSender, deriveControlKey, type ControlMessage } from '../proto/control.js';
+import { ReplayGuard } from '../proto/replay.js';
+import { UdpControlLink } from '../links/udp-control.js';
+import type { PrivateLink } from '../links/types.js';
+import { toCoreConfig } from './core-config.js';
+import { Daemon, type PeerLink } from './daemon.js';
+import { serveControl } from './control-socket.js';
+import { createLogger } from './logger.js';
+
+export async function runDaemon(configPath: string, opts: { keepStateOnExit: boolean }): Promise<void> {
+  if (process.getuid?.() !== 0) throw new HanetError('HANET_ERR_PERMISSION', 'hanet run needs root (CAP_NET_ADMIN, raw sockets)');
+  const cfg = loadConfig(configPath);
+  const key = deriveControlKey(loadKey(cfg.keyFile));
+  const log = createLogger(cfg.logLevel, cfg.node);
+  const core = toCoreConfig(cfg);
+  const kernel = openKernel();
+  const sender = new ControlSender({ node: cfg.node, key });
+  const guard = new ReplayGuard();
+  const daemon = new Daemon(core, {
+    now: () => performance.now(),
+    kernel: {
+      getLink: (n) => kernel.getLink(n),
+      reconcile: (d) => kernel.reconcile(d),
+      leftovers: () => kernel.leftovers(),
+      close: () => kernel.close(),
+    },
+    openArp,
+    openLink: async (l: CorePrivate) => adaptLink(await UdpControlLink.open({
+      name: l.name, peer: l.peer, key, sender, guard, localAddress: l.localAddress, peerAddress: l.peerAddress, port: cfg.port,
+    })),
+    log,
+  }, {
+    carrierIntervalMs: Math.min(...cfg.public.map((p) => p.probe.carrierIntervalMs)),
+    gateways: Object.fromEntries(cfg.public.map((p) => [p.interface, p.gateway])),
+  });
+  await daemon.start();
+  const control = await serveControl(cfg.controlSocket, daemon);
+  log.info({ config: configPath, socket: cfg.controlSocket, publics: core.publics.length, links: core.privates.length }, 'hanet running');
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig, cleanup: !opts.keepStateOnExit }, 'stopping');
+      void (async () => {
+        await control.close();
+        await daemon.stop({ cleanup: !opts.keepStateOnExit });
+        resolve();
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  log.flush?.();
+}
+
+/** The daemon speaks the core's message type; the wire schema is the protocol module's. Same shapes. */
+function adaptLink(link: PrivateLink): PeerLink {
+  return {
+    name: link.name,
+    send: (msg: PeerMessage) => link.send(msg as ControlMessage),
+    onMessage: (cb) => { link.onMessage((m) => cb(m.envelope.sender, m.message as PeerMessage)); },
+    onReject: (cb) => { link.onReject((r) => cb(r.reason, r.detail ?? r.from)); },
+    stats: () => link.stats() as unknown as Record<string, unknown>,
+    close: () => { void link.close(); },
+  };
+}

@@ -1,0 +1,169 @@
+// Runs hanet daemons on a lab's servers: derives each server's configuration from the topology (public ports on a
+// switch, private veth links to other servers, gateway = the router on that switch), starts, kills and restarts
+// the daemons in their namespaces and reads their status through the control sockets. Used by tests, demo, bench.
+import { mkdirSync, writeFileSync, openSync, closeSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { stringify } from 'yaml';
+import { HanetError } from '../errors.js';
+import { askControl } from '../daemon/control-socket.js';
+import type { DaemonStatus } from '../daemon/daemon.js';
+import { hanetArgv, type LabHandle } from './lab.js';
+import type { Topology } from './topology.js';
+
+export interface ClusterOptions {
+  /** Servers to run hanet on; default: every server node of the topology. */
+  servers?: string[];
+  /** Extra YAML fields per node (snake_case, merged over the generated config), e.g. { takeover: { lease_ms: 1000 } }. */
+  overrides?: Record<string, Record<string, unknown>>;
+  /** Applied to every node before the per-node overrides. */
+  common?: Record<string, unknown>;
+  /** Working directory for configs, key, sockets and logs; default /run/hanet-lab/<lab>/cluster. */
+  dir?: string;
+}
+
+export interface Cluster {
+  readonly dir: string;
+  readonly servers: string[];
+  configPath(node: string): string;
+  socketPath(node: string): string;
+  logPath(node: string): string;
+  start(node: string): Promise<void>;
+  /** Sends a signal to a daemon and waits for it to exit. */
+  kill(node: string, signal?: NodeJS.Signals): Promise<void>;
+  status(node: string): Promise<DaemonStatus>;
+  /** Polls a daemon's status until `pred` holds (or throws after timeoutMs, with the last status in the message). */
+  waitFor(node: string, pred: (s: DaemonStatus) => boolean, opts?: { timeoutMs?: number; what?: string }): Promise<DaemonStatus>;
+  /** Stops every daemon (SIGTERM: they remove what they installed). */
+  stop(): Promise<void>;
+}
+
+/** The generated configuration of one server of a lab topology, as a raw (YAML-shaped) object. */
+export function serverConfig(topo: Topology, node: string, dir: string): Record<string, unknown> {
+  const spec = topo.nodes[node];
+  if (!spec || spec.role !== 'server') throw new HanetError('HANET_ERR_LAB', `${node} is not a server of the topology`);
+  const routerOn = (sw: string): string | undefined => {
+    for (const n of Object.values(topo.nodes)) {
+      if (n.role !== 'router') continue;
+      const p = n.ports.find((q) => q.switch === sw);
+      if (p?.addresses[0]) return p.addresses[0].split('/')[0];
+    }
+    return undefined;
+  };
+  const publics = spec.ports.filter((p) => p.switch !== undefined && p.use !== 'private' && p.addresses.length > 0);
+  const hasDefault = publics.findIndex((p) => routerOn(p.switch!) !== undefined);
+  const pub = publics.map((p, i) => {
+    const gw = routerOn(p.switch!);
+    return {
+      interface: p.name,
+      lan: p.switch,
+      addresses: p.addresses,
+      ...(gw ? { gateway: gw } : { probe: { arp: false } }),
+      default_route: i === hasDefault,
+    };
+  });
+  const priv: Array<Record<string, unknown>> = [];
+  for (const l of topo.links) {
+    if (l.kind !== 'veth') continue;
+    const [e1, e2] = l.ends;
+    const [n1, p1] = e1.split(':') as [string, string];
+    const [n2, p2] = e2.split(':') as [string, string];
+    const mine = n1 === node ? { port: p1, peer: n2, peerPort: p2 } : n2 === node ? { port: p2, peer: n1, peerPort: p1 } : undefined;
+    if (!mine || topo.nodes[mine.peer]?.role !== 'server') continue;
+    const local = spec.ports.find((p) => p.name === mine.port)?.addresses[0];
+    const remote = topo.nodes[mine.peer]!.ports.find((p) => p.name === mine.peerPort)?.addresses[0];
+    if (!local || !remote) continue;
+    priv.push({ name: [node, mine.peer].sort().join(''), kind: 'ethernet', interface: mine.port, address: local, peer: mine.peer, peer_address: remote.split('/')[0] });
+  }
+  return {
+    node,
+    key_file: join(dir, 'cluster.key'),
+    control_socket: join(dir, `${node}.sock`),
+    log_level: 'info',
+    public: pub,
+    private: priv,
+  };
+}
+
+function merge(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!over) return base;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+      ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): Promise<Cluster> {
+  const topo = lab.topology;
+  const servers = opts.servers ?? Object.entries(topo.nodes).filter(([, n]) => n.role === 'server').map(([k]) => k);
+  const dir = opts.dir ?? join('/run/hanet-lab', lab.name, 'cluster');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'cluster.key'), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  for (const n of servers) {
+    const cfg = merge(merge(serverConfig(topo, n, dir), opts.common), opts.overrides?.[n]);
+    writeFileSync(join(dir, `${n}.yaml`), stringify(cfg), { mode: 0o600 });
+  }
+  const procs = new Map<string, ChildProcess>();
+  const exited = new Map<string, Promise<void>>();
+
+  const cluster: Cluster = {
+    dir,
+    servers,
+    configPath: (n) => join(dir, `${n}.yaml`),
+    socketPath: (n) => join(dir, `${n}.sock`),
+    logPath: (n) => join(dir, `${n}.log`),
+    async start(n) {
+      if (procs.has(n)) throw new HanetError('HANET_ERR_LAB', `hanet already runs on ${n}`);
+      rmSync(cluster.socketPath(n), { force: true });
+      const fd = openSync(cluster.logPath(n), 'a');
+      const child = lab.spawn(n, [...hanetArgv(), 'run', '-c', cluster.configPath(n)], { stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      procs.set(n, child);
+      exited.set(n, new Promise<void>((resolve) => child.once('exit', () => { procs.delete(n); resolve(); })));
+      await cluster.waitFor(n, (s) => s.ready, { timeoutMs: 15_000, what: `hanet on ${n} to be ready` });
+    },
+    async kill(n, signal = 'SIGTERM') {
+      const p = procs.get(n);
+      if (!p) return;
+      p.kill(signal);
+      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited.get(n);
+      clearTimeout(t);
+    },
+    async status(n) {
+      const [line] = await askControl(cluster.socketPath(n), { cmd: 'status' });
+      if (!line) throw new HanetError('HANET_ERR_CONTROL', `no status from ${n}`);
+      return JSON.parse(line) as DaemonStatus;
+    },
+    async waitFor(n, pred, o = {}) {
+      const deadline = Date.now() + (o.timeoutMs ?? 10_000);
+      let last: DaemonStatus | undefined;
+      let lastErr: unknown;
+      for (;;) {
+        if (!procs.has(n)) throw new HanetError('HANET_ERR_LAB', `hanet on ${n} exited (log: ${cluster.logPath(n)})`);
+        try {
+          last = await cluster.status(n);
+          if (pred(last)) return last;
+        } catch (err) { lastErr = err; }
+        if (Date.now() > deadline) {
+          throw new HanetError('HANET_ERR_TIMEOUT', `timed out waiting for ${o.what ?? 'a condition'} on ${n}; last status: ${last ? JSON.stringify({ publics: last.publics, claims: last.claims, helping: last.helping }) : String(lastErr)}`);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async stop() {
+      await Promise.all([...procs.keys()].map((n) => cluster.kill(n, 'SIGTERM')));
+    },
+  };
+  try {
+    await Promise.all(servers.map((n) => cluster.start(n)));
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}

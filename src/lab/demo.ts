@@ -1,0 +1,93 @@
+// `hanet demo`: the whole story on the embedded lab — daemons on both servers, the workload against `a`, a cut of
+// a's public port, the takeover by `b`, the heal and the failback — and a summary of what the clients saw.
+import { setTimeout as delay } from 'node:timers/promises';
+import { HanetError } from '../errors.js';
+import { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
+import { labUp, type LabHandle } from './lab.js';
+import { defaultTopology } from './topology.js';
+import { startWorkload } from './workload/index.js';
+import type { WorkloadReport } from './workload/index.js';
+
+export type FailMode = 'carrier' | 'silent' | 'admin';
+
+export interface DemoOptions {
+  name?: string;
+  topology?: string;
+  mode?: FailMode;
+  /** workload time before the cut, during the outage, and after failback (ms) */
+  beforeMs?: number;
+  outageMs?: number;
+  afterMs?: number;
+  /** failure/heal cycles on the same workload */
+  cycles?: number;
+  cluster?: ClusterOptions;
+  onStep?: (step: DemoStep) => void;
+  signal?: AbortSignal;
+}
+
+export interface DemoStep { at_ms: number; step: string; detail?: string }
+
+export interface DemoResult extends WorkloadReport {
+  ok: boolean;
+  mode: FailMode;
+  cycles: number;
+  steps: DemoStep[];
+  takeover_ms: number[];
+  failback_ms: number[];
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
+  const mode = opts.mode ?? 'carrier';
+  const cycles = opts.cycles ?? 1;
+  const t0 = performance.now();
+  const timeline: DemoStep[] = [];
+  const step = (s: string, detail?: string) => {
+    const st = { at_ms: Math.round(performance.now() - t0), step: s, ...(detail ? { detail } : {}) };
+    timeline.push(st);
+    opts.onStep?.(st);
+  };
+  const lab: LabHandle = await labUp(defaultTopology(opts.topology ?? 'pair'), { name: opts.name ?? 'demo', replace: true });
+  let cluster: Cluster | undefined;
+  try {
+    step('lab up', lab.name);
+    cluster = await startCluster(lab, opts.cluster);
+    step('hanet running', cluster.servers.join(', '));
+    const wl = await startWorkload(lab, { server: 'a', address: '10.0.0.11' }, opts.signal);
+    step('workload started', 'P, N, S and B streams against a (10.0.0.11)');
+    const takeover: number[] = [];
+    const failback: number[] = [];
+    let report: WorkloadReport;
+    try {
+      await delay(opts.beforeMs ?? 2000, undefined, { signal: opts.signal });
+      for (let i = 0; i < cycles; i++) {
+        const tf = performance.now();
+        await lab.fail('a:eth0', mode);
+        step('cut', `a:eth0 (${mode})`);
+        await cluster.waitFor('a', (s) => s.claims.some((c) => c.acked), { timeoutMs: 10_000, what: 'a takeover acknowledged by a helper' });
+        takeover.push(Math.round(performance.now() - tf));
+        step('takeover', `b answers for 10.0.0.11 (${takeover.at(-1)} ms after the cut, as seen by polling)`);
+        await delay(opts.outageMs ?? 3000, undefined, { signal: opts.signal });
+        const th = performance.now();
+        await lab.heal('a:eth0');
+        step('heal', 'a:eth0');
+        await cluster.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { timeoutMs: 15_000, what: 'failback' });
+        failback.push(Math.round(performance.now() - th));
+        step('failback', `a serves directly again (${failback.at(-1)} ms after the heal, hold-down included)`);
+        await delay(i === cycles - 1 ? (opts.afterMs ?? 2000) : 500, undefined, { signal: opts.signal });
+      }
+    } finally {
+      report = await wl.stop();
+    }
+    step('workload stopped');
+    const ok = report.failed === 0 && report.broken_connections === 0 && report.inflight_lost === 0 && report.stream_verified;
+    return { ...report, ok, mode, cycles, steps: timeline, takeover_ms: takeover, failback_ms: failback };
+  } catch (err) {
+    if (cluster) {
+      for (const n of cluster.servers) step('log', `${n}: ${cluster.logPath(n)}`);
+    }
+    throw err instanceof HanetError ? err : new HanetError('HANET_ERR_LAB', `demo failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    await cluster?.stop().catch(() => undefined);
+    await lab.down();
+  }
+}

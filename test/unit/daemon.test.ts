@@ -1,0 +1,107 @@
+// The daemon's wiring without root: two daemons with fake kernels, fake ARP sockets and in-memory private links,
+// on mocked timers. Checks effect order (route before gratuitous ARP), GARP repeats, status and rejections.
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, type PeerLink, type Logger } from '../../src/daemon/daemon.js';
+import { FakeKernel } from '../../src/os/fake-kernel.js';
+import type { ArpSocket } from '../../src/os/linux/arp.js';
+import type { CoreConfig, PeerMessage } from '../../src/core/types.js';
+import { defaults, priv, pub } from './core-sim.js';
+
+const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+interface World { now: number; gatewayReachable: Map<string, boolean>; garps: Array<{ node: string; iface: string; ip: string; at: number; proxiesAtSend: string[] }> }
+
+function fakeArp(world: World, node: string, iface: string, kernel: FakeKernel): ArpSocket {
+  let cb: ((r: { senderIp: string; senderMac: string; atMs: number }) => void) | undefined;
+  let pending = 0;
+  return {
+    sendGratuitous(ip: string) { world.garps.push({ node, iface, ip, at: world.now, proxiesAtSend: [...kernel.proxies.values()].map((p) => p.address) }); },
+    sendProbe(target: string) { if (world.gatewayReachable.get(`${node}/${iface}`) !== false) { void target; pending++; } },
+    onReply(f) { cb = f; return () => { cb = undefined; }; },
+    drain() { while (pending > 0) { pending--; cb?.({ senderIp: '10.0.0.1', senderMac: '02:00:00:00:00:01', atMs: world.now }); } },
+    close() {},
+  } as ArpSocket;
+}
+
+class MemLink implements PeerLink {
+  peerLink: MemLink | undefined;
+  private cb: ((from: string, msg: PeerMessage) => void) | undefined;
+  private rej: ((reason: string) => void) | undefined;
+  up = true;
+  constructor(readonly name: string, readonly self: string) {}
+  send(msg: PeerMessage): void { if (this.up) { const p = this.peerLink!; queueMicrotask(() => p.cb?.(this.self, msg)); } }
+  onMessage(cb: (from: string, msg: PeerMessage) => void): void { this.cb = cb; }
+  onReject(cb: (reason: string) => void): void { this.rej = cb; }
+  inject(from: string, msg: PeerMessage): void { this.cb?.(from, msg); }
+  reject(reason: string): void { this.rej?.(reason); }
+  stats() { return {}; }
+  close(): void {}
+}
+
+async function setup(t: import('node:test').TestContext) {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  t.after(() => mock.timers.reset());
+  const world: World = { now: 0, gatewayReachable: new Map(), garps: [] };
+  const cfgs: Record<string, CoreConfig> = {
+    a: defaults('a', [pub('eth0', '10.0.0.11')], [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2')]),
+    b: defaults('b', [pub('eth0', '10.0.0.12')], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1')]),
+  };
+  const links = { a: new MemLink('ab', 'a'), b: new MemLink('ab', 'b') };
+  links.a.peerLink = links.b;
+  links.b.peerLink = links.a;
+  const kernels = { a: new FakeKernel({ links: [{ name: 'eth0' }, { name: 'eth1' }] }), b: new FakeKernel({ links: [{ name: 'eth0' }, { name: 'eth1' }] }) };
+  const daemons = Object.fromEntries((['a', 'b'] as const).map((n) => [n, new Daemon(cfgs[n]!, {
+    now: () => world.now,
+    kernel: kernels[n],
+    openArp: (iface) => fakeArp(world, n, iface, kernels[n]),
+    openLink: async () => links[n],
+    log: quiet,
+  }, { carrierIntervalMs: 10, gateways: { eth0: '10.0.0.1' } })])) as Record<'a' | 'b', Daemon>;
+  const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
+  const advance = async (ms: number) => {
+    for (let i = 0; i < ms; i++) { world.now += 1; mock.timers.tick(1); await flush(); }
+  };
+  await Promise.all([daemons.a.start(), daemons.b.start()]);
+  t.after(async () => { await daemons.a.stop({ cleanup: false }); await daemons.b.stop({ cleanup: false }); });
+  return { world, kernels, daemons, links, advance };
+}
+
+test('daemon: carrier loss on a -> b holds the route and proxy entry before its first gratuitous ARP, repeated garp_count times', async (t) => {
+  const { world, kernels, daemons, advance } = await setup(t);
+  await advance(300);
+  assert.equal(daemons.a.status().ready, true);
+  kernels.a.setLink('eth0', { lowerUp: false, carrier: false });
+  await advance(200);
+  assert.ok(kernels.a.lines().includes('ip route add 0.0.0.0/1 via 192.168.100.2 dev eth1 src 10.0.0.11 proto hanet'), kernels.a.dump());
+  assert.ok(kernels.b.lines().some((l) => l.startsWith('ip neigh add proxy 10.0.0.11 dev eth0')), kernels.b.dump());
+  const garps = world.garps.filter((g) => g.node === 'b');
+  assert.equal(garps.length, 3, 'garp_count repeats');
+  assert.ok(garps.every((g) => g.proxiesAtSend.includes('10.0.0.11')), 'announced only once the proxy entry was in the kernel');
+  assert.deepEqual(garps.map((g) => g.at - garps[0]!.at), [0, 50, 100], 'garp_interval_ms apart');
+  const st = daemons.a.status();
+  assert.equal(st.claims[0]?.helper, 'b');
+  assert.ok(st.events.some((e) => e.type === 'takeover-acked'));
+});
+
+test('daemon: rejected control messages are counted in status; a heartbeat from an unknown sender changes nothing', async (t) => {
+  const { daemons, links, advance } = await setup(t);
+  await advance(100);
+  links.b.reject('bad-mac');
+  links.b.reject('replay');
+  links.b.inject('mallory', { type: 'takeover', claimId: 'x', lan: 'lan0', addresses: ['10.0.0.11'], ownerLinkAddress: '192.168.100.1', leaseMs: 60000 });
+  await advance(20);
+  const st = daemons.b.status();
+  assert.deepEqual(st.rejected, { 'bad-mac': 1, replay: 1 });
+  assert.equal(st.helping.length, 0);
+});
+
+test('daemon: stop with cleanup removes hanet routes and proxy entries, keeps service addresses at home', async (t) => {
+  const { kernels, daemons, advance } = await setup(t);
+  await advance(300);
+  kernels.a.setLink('eth0', { lowerUp: false, carrier: false });
+  await advance(100);
+  assert.ok(kernels.b.lines().some((l) => l.includes('proxy 10.0.0.11')));
+  await daemons.b.stop({ cleanup: true });
+  assert.deepEqual(kernels.b.lines().filter((l) => l.includes('proto hanet') && !l.startsWith('ip addr')), []);
+});
