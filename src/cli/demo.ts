@@ -28,7 +28,7 @@ export function registerDemoCommands(program: Command): void {
         w('broken connections', res.broken_connections);
         w('in-flight lost', res.inflight_lost);
         w('stream verified', res.stream_verified);
-        w('largest gap', `${res.max_gap_ms.toFixed(1)} ms`);
+        w('largest gap', `${res.max_gap_ms.toFixed(1)} ms (budget ${res.max_gap_budget_ms} ms)`);
         w('latency p50 / p99', `${res.latency_ms.p50.toFixed(2)} / ${res.latency_ms.p99.toFixed(2)} ms`);
         w('takeover seen after', res.takeover_ms.map((x) => `${x} ms`).join(', '));
       }
