@@ -66,7 +66,7 @@ export interface NodeStatus {
   publics: Array<{ iface: string; lan: string; addresses: string[]; health: HealthView; placement: Placement }>;
   links: Array<{ name: string; kind: string; peer: string; alive: boolean; carrierUp: boolean; lastHeartbeatAgoMs: number | null; peerLans: Record<string, { healthy: boolean }> }>;
   claims: Array<{ lan: string; helper: string; link: string; claimId: string; acked: boolean; since: number; addresses: string[] }>;
-  helping: Array<{ owner: string; lan: string; claimId: string; addresses: string[]; since: number; expiresInMs: number; lingering: boolean }>;
+  helping: Array<{ owner: string; lan: string; link: string; claimId: string; addresses: string[]; since: number; expiresInMs: number; lingering: boolean }>;
 }
 
 const RELEASE_GIVE_UP_MS = 2000;
@@ -218,6 +218,7 @@ export class HanetNode {
     if (!this.cfg.takeover.canHelp) refuse = 'not-helper';
     else if (!lanIfaces) refuse = 'unknown-lan';
     else if (!lanIfaces.some((p) => this.view(p.iface).healthy)) refuse = 'lan-unhealthy';
+    else if (!c.addresses.every((a) => claimable(a, lanIfaces))) refuse = 'bad-addresses';
     if (refuse) {
       if (existing && existing.claimId === c.claimId) this.releaseHelp(key, existing, 'help-release');
       this.emitEvent('help-refused', { owner, lan: c.lan, reason: refuse });
@@ -531,7 +532,7 @@ export class HanetNode {
       publics: this.cfg.publics.map((p) => ({ iface: p.iface, lan: p.lan, addresses: p.addresses.map((a) => `${a.address}/${a.prefixLen}`), health: this.view(p.iface), placement: this.placement.get(p.iface)! })),
       links: [...this.links.values()].map((l) => ({ name: l.cfg.name, kind: l.cfg.kind, peer: l.cfg.peer, alive: l.alive, carrierUp: l.carrierUp, lastHeartbeatAgoMs: l.lastHbAt === undefined ? null : now - l.lastHbAt, peerLans: l.peerLans })),
       claims: [...this.ownerClaims.entries()].map(([lan, oc]) => ({ lan, helper: oc.peer, link: oc.link, claimId: oc.claim.claimId, acked: oc.acked, since: oc.since, addresses: oc.claim.addresses })),
-      helping: [...this.helping.values()].map((h) => ({ owner: h.owner, lan: h.lan, claimId: h.claimId, addresses: h.addresses, since: h.since, expiresInMs: h.expiresAt - now, lingering: h.lingerUntil !== undefined })),
+      helping: [...this.helping.values()].map((h) => ({ owner: h.owner, lan: h.lan, link: h.link, claimId: h.claimId, addresses: h.addresses, since: h.since, expiresInMs: h.expiresAt - now, lingering: h.lingerUntil !== undefined })),
     };
   }
 
@@ -543,6 +544,16 @@ export const FALLBACK_DEFAULT_METRIC = 4242;
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * A peer may only ask us to answer for addresses on the LAN we share with it, and never for our own addresses
+ * or the gateway: an authenticated but misconfigured (or compromised) peer must not hijack them through us.
+ */
+function claimable(address: string, lanIfaces: CorePublic[]): boolean {
+  const ip = address.split('/')[0]!;
+  if (lanIfaces.some((p) => p.gateway === ip || p.addresses.some((a) => a.address === ip))) return false;
+  return lanIfaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
+}
+
 function samePlacement(a: Placement, b: Placement): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind === 'local' && b.kind === 'local') return a.iface === b.iface;
@@ -550,4 +561,3 @@ function samePlacement(a: Placement, b: Placement): boolean {
   return true;
 }
 
-export { inPrefix };

@@ -225,3 +225,14 @@ test('lost release message: the owner no longer lists the claim in its heartbeat
   sim.advance(1100);
   assert.ok(!sim.kernelText('b').includes('proxy 10.0.0.11 dev eth0'));
 });
+
+test('a helper refuses claims for addresses outside the shared LAN, its own addresses or the gateway', () => {
+  const sim = pairSim();
+  sim.advance(300);
+  for (const bad of [['10.9.0.2'], ['10.0.0.12'], ['10.0.0.1'], ['10.0.0.11', '192.168.100.2']]) {
+    sim.deliver('b', { type: 'message', at: sim.now, link: 'ab', from: 'a', msg: { type: 'takeover', claimId: `bad-${bad.join('-')}`, lan: 'lan0', addresses: bad, ownerLinkAddress: '192.168.100.1', leaseMs: 3000 } });
+    const ack = sim.node('b').sent.at(-1)!.msg;
+    assert.deepEqual(ack, { type: 'takeover-ack', claimId: `bad-${bad.join('-')}`, ok: false, reason: 'bad-addresses' });
+  }
+  assert.ok(!sim.kernelText('b').some((l) => l.startsWith('proxy')));
+});
