@@ -9,7 +9,7 @@ import { startWorkload } from '../src/lab/workload/index.js';
 
 type Mode = 'carrier' | 'silent' | 'admin';
 
-interface Run { mode: Mode; max_gap_ms: number; takeover_seen_ms: number; failed: number; broken_connections: number; inflight_lost: number; stream_verified: boolean; requests: number }
+interface Run { mode: Mode; max_gap_ms: number; worst_request_from_cut_ms: number; worst_latency_ms: number; takeover_seen_ms: number; failed: number; broken_connections: number; inflight_lost: number; stream_verified: boolean; requests: number }
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
           const wl = await startWorkload(lab, { server: 'a', address: '10.0.0.11' });
           await delay(700);
           const t = performance.now();
+          const cutWall = Date.now();
           await lab.fail('a:eth0', mode);
           await cluster.waitFor('a', (s) => s.claims.some((c) => c.acked), { what: 'takeover' });
           const seen = performance.now() - t;
@@ -41,9 +42,13 @@ async function main(): Promise<void> {
           await cluster.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { timeoutMs: 15_000, what: 'failback' });
           await delay(300);
           const r = await wl.stop();
-          const run: Run = { mode, max_gap_ms: r.max_gap_ms, takeover_seen_ms: Math.round(seen), failed: r.failed, broken_connections: r.broken_connections, inflight_lost: r.inflight_lost, stream_verified: r.stream_verified, requests: r.requests };
+          // Where the slowest P request was sent, relative to the cut: tells a takeover gap from a failback one.
+          const tl = r.timeline;
+          const worst = tl.p_max_latency_ms.reduce((best, v, i) => (v > best.v ? { v, i } : best), { v: 0, i: 0 });
+          const fromCut = Date.parse(r.started_at) + worst.i * tl.bucket_ms - cutWall;
+          const run: Run = { mode, max_gap_ms: r.max_gap_ms, worst_request_from_cut_ms: fromCut, worst_latency_ms: worst.v, takeover_seen_ms: Math.round(seen), failed: r.failed, broken_connections: r.broken_connections, inflight_lost: r.inflight_lost, stream_verified: r.stream_verified, requests: r.requests };
           results.push(run);
-          if (!json) process.stderr.write(`${mode} run ${i + 1}/${runs}: max gap ${r.max_gap_ms.toFixed(1)} ms, failed ${r.failed}, broken ${r.broken_connections}, lost ${r.inflight_lost}, stream ${r.stream_verified ? 'ok' : 'BAD'}\n`);
+          if (!json) process.stderr.write(`${mode} run ${i + 1}/${runs}: max gap ${r.max_gap_ms.toFixed(1)} ms (slowest request ${worst.v.toFixed(0)} ms, sent ${fromCut} ms after the cut), failed ${r.failed}, broken ${r.broken_connections}, lost ${r.inflight_lost}, stream ${r.stream_verified ? 'ok' : 'BAD'}\n`);
         }
       }
     } finally {
