@@ -1,5 +1,5 @@
-// hanet's small N-API addon: generic non-blocking socket syscalls (netlink, AF_PACKET), TUN open,
-// and a libuv uv_poll_t readiness watcher. Policy lives in TypeScript (src/os/linux/native.ts).
+// hanet's small N-API addon: generic non-blocking socket syscalls (netlink, AF_PACKET), TUN open and carrier,
+// serial-line termios, pseudo-terminal pairs (lab), and a libuv uv_poll_t readiness watcher. Policy lives in TypeScript (src/os/linux/native.ts).
 //
 // Every fd is created with O_NONBLOCK|O_CLOEXEC. Receives are synchronous and return null on EAGAIN,
 // so JS drains a socket in a loop after a readiness callback. Failures become JS Errors with
@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 namespace {
 
@@ -234,6 +236,93 @@ Napi::Value OpenTun(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// --- serial lines (src/os/linux/serial.ts) and lab pseudo-terminals (src/lab/serial-relay.ts) ---
+
+speed_t BaudToSpeed(int baud) {
+  switch (baud) {
+    case 1200: return B1200; case 2400: return B2400; case 4800: return B4800; case 9600: return B9600;
+    case 19200: return B19200; case 38400: return B38400; case 57600: return B57600; case 115200: return B115200;
+    case 230400: return B230400; case 460800: return B460800; case 500000: return B500000; case 576000: return B576000;
+    case 921600: return B921600; case 1000000: return B1000000; case 1152000: return B1152000; case 1500000: return B1500000;
+    case 2000000: return B2000000; case 2500000: return B2500000; case 3000000: return B3000000; case 3500000: return B3500000;
+    case 4000000: return B4000000;
+    default: return 0;
+  }
+}
+
+// setSerial(fd, baud): raw 8N1, no flow control, no modem control (CLOCAL), receiver on; discards pending I/O.
+// Once at open time: per-packet I/O is plain read/write on the non-blocking fd.
+Napi::Value SetSerial(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd, baud;
+  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &baud)) return ThrowType(env, "setSerial(fd: number, baud: number)");
+  speed_t sp = BaudToSpeed(baud);
+  if (sp == 0) return ThrowErrno(env, "setSerial (unsupported baud rate)", EINVAL);
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) return ThrowErrno(env, "tcgetattr", errno);
+  cfmakeraw(&t);
+  t.c_cflag &= ~(CSTOPB | PARENB | CRTSCTS | CSIZE);
+  t.c_cflag |= CS8 | CLOCAL | CREAD;
+  t.c_iflag &= ~(IXON | IXOFF | IXANY);
+  // VMIN 1: an empty non-blocking read is EAGAIN; with VMIN 0 it would return 0, which means hangup (EOF).
+  t.c_cc[VMIN] = 1;
+  t.c_cc[VTIME] = 0;
+  if (cfsetispeed(&t, sp) < 0 || cfsetospeed(&t, sp) < 0) return ThrowErrno(env, "cfsetspeed", errno);
+  if (tcsetattr(fd, TCSANOW, &t) < 0) return ThrowErrno(env, "tcsetattr", errno);
+  tcflush(fd, TCIOFLUSH);
+  return env.Undefined();
+}
+
+// outq(fd) -> bytes still queued for output in the kernel (TIOCOUTQ); -1 if the driver cannot tell.
+Napi::Value OutQ(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgInt(info, 0, &fd)) return ThrowType(env, "outq(fd: number)");
+  int n = 0;
+  if (ioctl(fd, TIOCOUTQ, &n) < 0) return Napi::Number::New(env, -1);
+  return Napi::Number::New(env, n);
+}
+
+// openPty() -> { master, slave }: a pseudo-terminal pair; the master fd is O_NONBLOCK|O_CLOEXEC, the slave side
+// (path only, not opened here) is set raw so nothing is echoed or translated before a user opens it.
+Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return ThrowErrno(env, "posix_openpt", errno);
+  if (grantpt(fd) < 0 || unlockpt(fd) < 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "grantpt/unlockpt", err);
+  }
+  char name[128];
+  if (ptsname_r(fd, name, sizeof(name)) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, "ptsname_r", err);
+  }
+  struct termios t;
+  if (tcgetattr(fd, &t) == 0) {
+    cfmakeraw(&t);
+    t.c_cflag |= CLOCAL | CREAD;
+    tcsetattr(fd, TCSANOW, &t);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("master", Napi::Number::New(env, fd));
+  r.Set("slave", Napi::String::New(env, name));
+  return r;
+}
+
+// tunSetCarrier(fd, on): the TUN device's carrier (TUNSETCARRIER, Linux >= 5.0), so that routes and the daemon
+// see a private link whose line is gone as down at once.
+Napi::Value TunSetCarrier(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgInt(info, 0, &fd) || info.Length() < 2 || !info[1].IsBoolean()) return ThrowType(env, "tunSetCarrier(fd: number, on: boolean)");
+  int on = info[1].As<Napi::Boolean>().Value() ? 1 : 0;
+  if (ioctl(fd, TUNSETCARRIER, &on) < 0) return ThrowErrno(env, "ioctl TUNSETCARRIER", errno);
+  return env.Undefined();
+}
+
 // Poller: uv_poll_t readiness watcher. new Poller(fd, events, cb(status, events)); stop(); ref(); unref().
 // The JS object holds itself alive (Ref) while the poll is active; stop() closes the uv handle, whose
 // memory is freed in the close callback (the handle may outlive the JS object).
@@ -350,6 +439,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close));
   exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("openTun", Napi::Function::New(env, OpenTun));
+  exports.Set("setSerial", Napi::Function::New(env, SetSerial));
+  exports.Set("outq", Napi::Function::New(env, OutQ));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("tunSetCarrier", Napi::Function::New(env, TunSetCarrier));
   exports.Set("Poller", Poller::Init(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));

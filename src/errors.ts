@@ -8,6 +8,8 @@ export type HanetErrorCode =
   | 'HANET_ERR_NETLINK'
   /** Thrown when a raw socket (AF_PACKET, TUN) operation fails. */
   | 'HANET_ERR_SOCKET'
+  /** Thrown when a serial device cannot be opened or configured (missing device, permission, unsupported baud). */
+  | 'HANET_ERR_SERIAL'
   /** Thrown when the native addon cannot be loaded or a native call fails. */
   | 'HANET_ERR_NATIVE'
   /** Thrown when a control message fails authentication or replay checks. */

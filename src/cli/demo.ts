@@ -1,6 +1,10 @@
 // `hanet demo`: runs the takeover story on the embedded lab and prints what the clients saw.
 import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
 import { runDemo, type FailMode } from '../lab/demo.js';
+import { DEMO_LINK_KINDS, type DemoLinkKind } from '../lab/link-profiles.js';
+import { createLiveView } from '../lab/demo-live.js';
+import { renderDemoReport } from '../lab/demo-report.js';
 
 export function registerDemoCommands(program: Command): void {
   program
@@ -11,14 +15,32 @@ export function registerDemoCommands(program: Command): void {
     .option('--cycles <n>', 'failure/heal cycles on the same connections', '1')
     .option('--outage <ms>', 'how long the port stays cut', '3000')
     .option('--name <lab>', 'lab name', 'demo')
-    .action(async (o: { json?: boolean; mode: string; cycles: string; outage: string; name: string }) => {
+    .option('--link <kind>', 'private link a-b: ethernet (veth), serial (115200-baud line) or udp (tunnel over a routed network)', 'ethernet')
+    .option('--report <file>', 'write the HTML report here (default without --json: /tmp/hanet-demo-<time>.html)')
+    .action(async (o: { json?: boolean; mode: string; cycles: string; outage: string; name: string; report?: string; link: string }) => {
       if (!['carrier', 'silent', 'admin'].includes(o.mode)) throw new Error(`--mode must be carrier, silent or admin, not ${o.mode}`);
+      if (!DEMO_LINK_KINDS.includes(o.link as DemoLinkKind)) throw new Error(`--link must be ${DEMO_LINK_KINDS.join(', ')}, not ${o.link}`);
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
-      const res = await runDemo({
-        name: o.name, mode: o.mode as FailMode, cycles: Number(o.cycles), outageMs: Number(o.outage), signal: ac.signal,
-        onStep: o.json ? undefined : (s) => process.stderr.write(`${(s.at_ms / 1000).toFixed(2).padStart(7)} s  ${s.step}${s.detail ? `: ${s.detail}` : ''}\n`),
-      });
+      // On a terminal: a live one-screen view; otherwise plain step lines. Either way the daemons' events are
+      // collected for the HTML report.
+      const live = !o.json && process.stderr.isTTY === true;
+      const view = createLiveView({ out: process.stderr, title: `hanet demo: ${o.mode} failure of a:eth0, ${o.cycles} cycle(s)`, quiet: !live });
+      let res;
+      try {
+        res = await runDemo({
+          name: o.name, mode: o.mode as FailMode, cycles: Number(o.cycles), outageMs: Number(o.outage), link: o.link as DemoLinkKind, signal: ac.signal,
+          onStep: o.json ? undefined : live ? (s) => view.step(s) : (s) => process.stderr.write(`${(s.at_ms / 1000).toFixed(2).padStart(7)} s  ${s.step}${s.detail ? `: ${s.detail}` : ''}\n`),
+          observe: (h) => view.observe(h),
+        });
+      } finally {
+        view.close();
+      }
+      const reportPath = o.report ?? (o.json ? undefined : `/tmp/hanet-demo-${new Date().toISOString().replace(/[:.]/g, '-')}.html`);
+      if (reportPath) {
+        writeFileSync(reportPath, renderDemoReport({ result: res, events: view.events }));
+        if (o.json) process.stderr.write(`report: ${reportPath}\n`);
+      }
       if (o.json) process.stdout.write(JSON.stringify(res) + '\n');
       else {
         const w = (k: string, v: unknown) => process.stdout.write(`  ${k.padEnd(20)} ${String(v)}\n`);
@@ -31,6 +53,7 @@ export function registerDemoCommands(program: Command): void {
         w('largest gap', `${res.max_gap_ms.toFixed(1)} ms (budget ${res.max_gap_budget_ms} ms)`);
         w('latency p50 / p99', `${res.latency_ms.p50.toFixed(2)} / ${res.latency_ms.p99.toFixed(2)} ms`);
         w('takeover seen after', res.takeover_ms.map((x) => `${x} ms`).join(', '));
+        if (reportPath) w('report', reportPath);
       }
       process.exitCode = res.ok ? 0 : 1;
     });

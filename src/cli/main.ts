@@ -6,6 +6,7 @@ import { registerConfigCommands } from './config.js';
 import { registerRunCommands } from './run.js';
 import { registerDemoCommands } from './demo.js';
 import { registerWorkloadCommands } from './workload.js';
+import { registerLabSerialCommands } from './lab-serial.js';
 
 const program = new Command();
 program
@@ -17,7 +18,7 @@ program
 registerRunCommands(program);
 registerConfigCommands(program);
 registerDemoCommands(program);
-registerLabCommands(program, registerWorkloadCommands);
+registerLabCommands(program, registerWorkloadCommands, registerLabSerialCommands);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

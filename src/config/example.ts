@@ -1,5 +1,5 @@
 // The annotated example configuration printed by `hanet config example`; a unit test checks it parses cleanly.
-import { DEFAULTS } from './schema.js';
+import { DEFAULTS, serialHeartbeatDefaults, serialMtuDefault } from './schema.js';
 
 const D = DEFAULTS;
 
@@ -67,6 +67,44 @@ private:
     peer_address: 192.168.100.2
     # Lower is preferred when choosing a helper among the peers that can help.
     cost: ${D.cost}
+  - # A serial line (RS232 null-modem cable, or USB serial adapters): the last resort when every network
+    # interface of a server has failed. hanet creates a TUN interface (default name hn<name>, at most 15
+    # characters) and carries IP packets and control messages over the line in COBS frames with a CRC-32;
+    # frames damaged by line noise are dropped and counted, and the device is reopened by itself after it
+    # disappears (USB adapter unplugged). 8N1, no flow control. The name is required for serial and udp links.
+    name: ab-serial
+    kind: serial
+    device: /dev/ttyS0
+    # A standard rate. 115200 baud carries ~11.5 KB/s each way: enough for control traffic and a few
+    # interactive connections, not for bulk.
+    baud: 115200
+    # interface: hnab-serial
+    # This node's and the peer's address on the TUN (point-to-point), as for ethernet links.
+    address: 192.168.101.1/30
+    peer: b
+    peer_address: 192.168.101.2
+    # Default: what the line sends in ~50 ms, within 296..1500 (576 at 115200 baud), so a heartbeat never
+    # waits long behind a full packet.
+    mtu: ${serialMtuDefault(115200)}
+    cost: ${D.serial.cost}
+    # This link's heartbeats. Default: at most 10 % of the line (at 115200 baud every
+    # ${serialHeartbeatDefaults(115200).intervalMs} ms, timeout ${serialHeartbeatDefaults(115200).timeoutMs} ms); the timeout must stay below takeover.lease_ms.
+    heartbeat_interval_ms: ${serialHeartbeatDefaults(115200).intervalMs}
+    heartbeat_timeout_ms: ${serialHeartbeatDefaults(115200).timeoutMs}
+  - # A routed private network (not one Ethernet segment): IP packets travel between the two daemons in UDP
+    # through a TUN interface, encrypted and authenticated (AES-256-GCM, keys derived from key_file), with
+    # replay protection; control messages use the same socket.
+    name: ac-wan
+    kind: udp
+    # Underlay address (and port, default ${D.udp.port}) this node binds, and the peer's underlay host:port.
+    local: 192.168.200.1:${D.udp.port}
+    remote: 192.168.201.1:${D.udp.port}
+    address: 192.168.102.1/30
+    peer: c
+    peer_address: 192.168.102.2
+    # Default ${D.udp.mtu}: 1500 on the underlay less 28 (IPv4 + UDP) and 33 (header and tag), rounded down.
+    mtu: ${D.udp.mtu}
+    cost: ${D.udp.cost}
 
 heartbeat:
   # Heartbeats are sent on every private link at this interval.
@@ -88,5 +126,26 @@ takeover:
   release_linger_ms: ${D.takeover.releaseLingerMs}
   # Whether this node may act as a helper for its peers.
   can_help: ${D.takeover.canHelp}
+
+metrics:
+  # Prometheus metrics at http://LISTEN/metrics (docs/metrics.md lists them).
+  enabled: ${D.metrics.enabled}
+  # ADDRESS:PORT. Loopback by default: the metrics describe the cluster's state to whoever can read them.
+  listen: ${D.metrics.listen}
+
+# A notify hook (like keepalived's notify scripts): an executable run on state changes, with the event as
+# its last argument and HANET_EVENT, HANET_NODE, HANET_ROLE, HANET_LAN, HANET_PEER, HANET_ADDRESSES,
+# HANET_TIME ... in its environment (docs/hooks.md). It runs after the change was made, never delays it,
+# and is killed (with its process group) after timeout_ms. Omit the section for no hook.
+# notify:
+#   command: /etc/hanet/notify.sh
+#   args: []
+#   timeout_ms: ${D.notify.timeoutMs}
+#   # Default: the state changes (ready, iface-failed, iface-recovered, local-backup, takeover-*, helper-switch,
+#   # unserved, failback, help-start, help-release, lease-expired, help-link-down, peer-up, peer-down).
+#   events: [takeover-acked, failback, help-start, help-release]
+#   # Hooks running at once (1: in order), and events waiting beyond that (the oldest is dropped when full).
+#   max_concurrent: ${D.notify.maxConcurrent}
+#   max_queue: ${D.notify.maxQueue}
 `;
 }

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { HanetError } from '../errors.js';
 import { inPrefix, type Cidr } from '../core/ip.js';
+import { EVENT_TYPES, type CoreEventType } from '../core/types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The typed result
@@ -49,8 +50,44 @@ export interface EthernetLinkConfig {
   cost: number;
 }
 
-/** One private link to a peer. A discriminated union on `kind`: serial and udp links are added later. */
-export type PrivateLinkConfig = EthernetLinkConfig;
+/** A serial line to a peer (RS232/USB serial): IP over a TUN device, framed on the line (src/links/serial.ts). */
+export interface SerialLinkConfig {
+  kind: 'serial';
+  name: string;
+  /** The TUN device hanet creates (default `hn<name>`). */
+  interface: string;
+  device: string;
+  baud: number;
+  /** This node's TUN address (point-to-point) and optional prefix given with it. */
+  address: string;
+  addressPrefixLen?: number;
+  peer: string;
+  peerAddress: string;
+  mtu: number;
+  cost: number;
+  /** Heartbeats on this link (a slow line cannot carry the global 20 ms rate). */
+  heartbeat: HeartbeatConfig;
+}
+
+/** A routed private network to a peer: IP over a TUN device in authenticated UDP (src/links/udp-tunnel.ts). */
+export interface UdpLinkConfig {
+  kind: 'udp';
+  name: string;
+  interface: string;
+  /** Underlay address and port this node binds. */
+  local: { address: string; port: number };
+  /** The peer's underlay host (IPv4 or name) and port. */
+  remote: { host: string; port: number };
+  address: string;
+  addressPrefixLen?: number;
+  peer: string;
+  peerAddress: string;
+  mtu: number;
+  cost: number;
+}
+
+/** One private link to a peer: a discriminated union on `kind`. */
+export type PrivateLinkConfig = EthernetLinkConfig | SerialLinkConfig | UdpLinkConfig;
 export type PrivateLinkKind = PrivateLinkConfig['kind'];
 
 export interface HeartbeatConfig { intervalMs: number; timeoutMs: number }
@@ -64,6 +101,27 @@ export interface TakeoverConfig {
   canHelp: boolean;
 }
 
+/** The Prometheus metrics endpoint (GET /metrics). */
+export interface MetricsConfig {
+  enabled: boolean;
+  /** Address and port to listen on; loopback by default (the metrics tell an attacker the cluster's state). */
+  host: string;
+  port: number;
+}
+
+/** An executable run on state changes (like keepalived's notify scripts), with the event in its environment. */
+export interface NotifyConfig {
+  command: string;
+  /** Extra arguments before the event name (which is always the last argument). */
+  args: string[];
+  /** Killed (its process group: SIGTERM, then SIGKILL 1 s later) after this long. */
+  timeoutMs: number;
+  events: CoreEventType[];
+  /** Hooks running at once; further events queue (at most maxQueue; beyond that the oldest waiting is dropped). */
+  maxConcurrent: number;
+  maxQueue: number;
+}
+
 export interface Config {
   node: string;
   keyFile: string;
@@ -75,6 +133,9 @@ export interface Config {
   private: PrivateLinkConfig[];
   heartbeat: HeartbeatConfig;
   takeover: TakeoverConfig;
+  metrics: MetricsConfig;
+  /** Undefined: no notify hook. */
+  notify?: NotifyConfig;
 }
 
 export interface ConfigIssue {
@@ -106,8 +167,20 @@ export const DEFAULTS = {
   lan: 'lan0',
   probe: { carrierIntervalMs: 10, arpIntervalMs: 10, arpMisses: 2, arp: true },
   cost: 10,
+  serial: { cost: 100, bitsPerByte: 10, heartbeatBytes: 256, heartbeatLineShare: 0.1, timeoutIntervals: 4 },
+  udp: { cost: 20, port: 7432, mtu: 1420 },
   heartbeat: { intervalMs: 20, timeoutMs: 200 },
   takeover: { leaseMs: 3000, failbackHoldMs: 1000, garpCount: 3, garpIntervalMs: 50, releaseLingerMs: 2000, canHelp: true },
+  metrics: { enabled: true, listen: '127.0.0.1:9742' },
+  notify: {
+    timeoutMs: 10_000,
+    // One at a time: a script sees the events in the order they happened (takeover before failback).
+    maxConcurrent: 1,
+    maxQueue: 32,
+    /** State changes an operator acts on; not the protocol chatter (release-acked, message-rejected, kernel-changed ...). */
+    events: ['ready', 'iface-failed', 'iface-recovered', 'local-backup', 'takeover-requested', 'takeover-acked', 'takeover-refused',
+      'helper-switch', 'unserved', 'failback', 'help-start', 'help-release', 'lease-expired', 'help-link-down', 'peer-up', 'peer-down'] as CoreEventType[],
+  },
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -210,6 +283,10 @@ const publicSchema = z.strictObject({
   });
 });
 
+const absPath = z.string().min(1).superRefine((v, ctx) => {
+  if (!v.startsWith('/')) ctx.addIssue({ code: 'custom', message: `${show(v)} is not an absolute path` });
+});
+
 const ethernetSchema = z.strictObject({
   kind: z.literal('ethernet'),
   name: lanName.optional(),
@@ -228,16 +305,104 @@ const ethernetSchema = z.strictObject({
   }
 });
 
-const PRIVATE_KINDS = ['ethernet'] as const;
-const LATER_KINDS = ['serial', 'udp'];
+/**
+ * Heartbeats on a serial link: at most `heartbeatLineShare` of the line for a heartbeat of `heartbeatBytes`
+ * (115200 baud: every 230 ms, timeout 920 ms), never faster than the global interval. Exported for docs and tests.
+ */
+export function serialHeartbeatDefaults(baud: number, globalIntervalMs: number = DEFAULTS.heartbeat.intervalMs): HeartbeatConfig {
+  const d = DEFAULTS.serial;
+  const ms = (d.heartbeatBytes * d.bitsPerByte * 1000) / baud / d.heartbeatLineShare;
+  const intervalMs = Math.max(globalIntervalMs, Math.ceil(ms / 10) * 10);
+  return { intervalMs, timeoutMs: intervalMs * d.timeoutIntervals };
+}
+
+/** A serial link's heartbeat settings: explicit values, else the defaults for its baud rate. */
+export function serialLinkHeartbeat(baud: number, intervalMs: number | undefined, timeoutMs: number | undefined, globalIntervalMs?: number): HeartbeatConfig {
+  const d = serialHeartbeatDefaults(baud, globalIntervalMs);
+  const interval = intervalMs ?? d.intervalMs;
+  return { intervalMs: interval, timeoutMs: timeoutMs ?? (intervalMs !== undefined ? interval * DEFAULTS.serial.timeoutIntervals : d.timeoutMs) };
+}
+
+/** The default serial MTU: a full frame is at most ~50 ms of line time, within 296..1500 (115200 baud: 576). */
+export function serialMtuDefault(baud: number): number {
+  return Math.max(296, Math.min(1500, Math.floor((baud / DEFAULTS.serial.bitsPerByte) * 0.05)));
+}
+
+/** "host:port" or "host" (port defaulted); host an IPv4 address or a DNS name. undefined if malformed. */
+export function parseHostPort(v: string, defaultPort?: number): { host: string; port: number } | undefined {
+  const m = /^([A-Za-z0-9.-]+?)(?::([0-9]{1,5}))?$/.exec(v);
+  if (!m) return undefined;
+  const host = m[1]!;
+  const port = m[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (port === undefined || port < 1 || port > 65535) return undefined;
+  if (/^[0-9.]+$/.test(host) && !isIPv4(host)) return undefined;
+  return { host, port };
+}
+
+/** Checks shared by the TUN-backed kinds: the TUN name and the two point-to-point addresses. */
+function tunLinkChecks(l: { name?: unknown; interface?: unknown; address?: unknown; peer_address?: unknown }, ctx: Ctx): void {
+  if (l.interface === undefined && typeof l.name === 'string' && `hn${l.name}`.length > 15) {
+    ctx.addIssue({ code: 'custom', path: ['interface'], message: `the default TUN name "hn${l.name}" is longer than 15 characters: set interface, or a shorter name` });
+  }
+  const a = typeof l.address === 'string' ? l.address : undefined;
+  const p = typeof l.peer_address === 'string' ? l.peer_address : undefined;
+  if (a === undefined || p === undefined || !isIPv4(p) || !(isIPv4(a) || isIPv4Cidr(a))) return;
+  const local = toCidr(a);
+  if (local.address === p) ctx.addIssue({ code: 'custom', path: ['peer_address'], message: `${show(p)} is the same as this node's address on the link` });
+  else if (a.includes('/') && !inPrefix(p, local)) ctx.addIssue({ code: 'custom', path: ['peer_address'], message: `${show(p)} is not in the same subnet as address ${show(a)}` });
+}
+
+const SERIAL_BAUDS = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000];
+
+const serialSchema = z.strictObject({
+  kind: z.literal('serial'),
+  name: lanName,
+  interface: ifName.optional(),
+  device: absPath,
+  baud: z.number().int().superRefine((v, ctx) => {
+    if (!SERIAL_BAUDS.includes(v)) ctx.addIssue({ code: 'custom', message: `${v} is not a standard baud rate (${SERIAL_BAUDS.join(', ')})` });
+  }),
+  address: ipv4OptCidr,
+  peer: nodeName,
+  peer_address: ipv4,
+  mtu: z.number().int().min(68).max(9000).optional(),
+  cost: z.number().int().min(0).max(1_000_000).default(DEFAULTS.serial.cost),
+  heartbeat_interval_ms: ms(1, 60_000).optional(),
+  heartbeat_timeout_ms: ms(1, 600_000).optional(),
+}).superRefine((l, ctx) => {
+  tunLinkChecks(l, ctx);
+  if (typeof l.baud !== 'number') return;
+  const interval = serialLinkHeartbeat(l.baud, l.heartbeat_interval_ms, undefined).intervalMs;
+  const timeout = serialLinkHeartbeat(l.baud, l.heartbeat_interval_ms, l.heartbeat_timeout_ms).timeoutMs;
+  if (!(timeout > 2 * interval)) ctx.addIssue({ code: 'custom', path: ['heartbeat_timeout_ms'], message: `must be more than 2 * heartbeat_interval_ms (${2 * interval}), got ${timeout}` });
+});
+
+const udpSchema = z.strictObject({
+  kind: z.literal('udp'),
+  name: lanName,
+  interface: ifName.optional(),
+  local: z.string().superRefine((v, ctx) => {
+    const hp = parseHostPort(v, DEFAULTS.udp.port);
+    if (!hp || !isIPv4(hp.host)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not ADDRESS[:PORT] with an IPv4 address (like 192.168.100.1:${DEFAULTS.udp.port})` });
+  }),
+  remote: z.string().superRefine((v, ctx) => {
+    if (!parseHostPort(v, DEFAULTS.udp.port)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not HOST[:PORT] (like 192.168.100.6:${DEFAULTS.udp.port})` });
+  }),
+  address: ipv4OptCidr,
+  peer: nodeName,
+  peer_address: ipv4,
+  mtu: z.number().int().min(576).max(9000).default(DEFAULTS.udp.mtu),
+  cost: z.number().int().min(0).max(1_000_000).default(DEFAULTS.udp.cost),
+}).superRefine((l, ctx) => tunLinkChecks(l, ctx));
+
+const PRIVATE_KINDS = ['ethernet', 'serial', 'udp'] as const;
 
 const privateSchema = z.preprocess(
-  // `kind` may be omitted: it means ethernet, the only kind so far.
+  // `kind` may be omitted: it means ethernet.
   (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { kind: 'ethernet', ...v } : v),
-  z.discriminatedUnion('kind', [ethernetSchema], {
+  z.discriminatedUnion('kind', [ethernetSchema, serialSchema, udpSchema], {
     error: (iss) => {
       const kind = (iss.input as { kind?: unknown } | undefined)?.kind;
-      if (typeof kind === 'string' && LATER_KINDS.includes(kind)) return `${show(kind)} is not supported yet (supported: ${PRIVATE_KINDS.join(', ')})`;
       if (iss.input === null || typeof iss.input !== 'object' || Array.isArray(iss.input)) return `must be a mapping, got ${show(iss.input)}`;
       return `${show(kind)} is not a known private link kind (supported: ${PRIVATE_KINDS.join(', ')})`;
     },
@@ -262,8 +427,31 @@ const takeoverSchema = z.strictObject({
   can_help: z.boolean().default(DEFAULTS.takeover.canHelp),
 });
 
-const absPath = z.string().min(1).superRefine((v, ctx) => {
-  if (!v.startsWith('/')) ctx.addIssue({ code: 'custom', message: `${show(v)} is not an absolute path` });
+
+/** "127.0.0.1:9742", "0.0.0.0:9742" or "[::1]:9742" -> host and port; undefined if malformed. */
+export function parseListen(v: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(v);
+  if (!m) return undefined;
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535 || (m[2] !== undefined && !isIPv4(host))) return undefined;
+  return { host, port };
+}
+
+const metricsSchema = z.strictObject({
+  enabled: z.boolean().default(DEFAULTS.metrics.enabled),
+  listen: z.string().superRefine((v, ctx) => {
+    if (!parseListen(v)) ctx.addIssue({ code: 'custom', message: `${show(v)} is not ADDRESS:PORT (like 127.0.0.1:9742 or [::1]:9742)` });
+  }).default(DEFAULTS.metrics.listen),
+});
+
+const notifySchema = z.strictObject({
+  command: absPath,
+  args: z.array(z.string()).max(32).default([]),
+  timeout_ms: ms(1, 3_600_000).default(DEFAULTS.notify.timeoutMs),
+  events: z.array(z.enum(EVENT_TYPES)).min(1).default([...DEFAULTS.notify.events]),
+  max_concurrent: z.number().int().min(1).max(64).default(DEFAULTS.notify.maxConcurrent),
+  max_queue: z.number().int().min(0).max(10_000).default(DEFAULTS.notify.maxQueue),
 });
 
 export const configSchema = z.strictObject({
@@ -276,6 +464,8 @@ export const configSchema = z.strictObject({
   private: z.array(privateSchema).min(1),
   heartbeat: heartbeatSchema.default(() => heartbeatSchema.parse({})),
   takeover: takeoverSchema.default(() => takeoverSchema.parse({})),
+  metrics: metricsSchema.default(() => metricsSchema.parse({})),
+  notify: notifySchema.optional(),
 }).superRefine((c, ctx) => crossChecks(c, ctx), { when: () => true });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -307,7 +497,11 @@ function crossChecks(input: unknown, ctx: Ctx): void {
     else ifSeen.set(name, pathString(path.slice(0, 2)));
   };
   pubs.forEach((p, i) => claimIf(str(p?.interface), ['public', i, 'interface']));
-  privs.forEach((l, i) => claimIf(str(l?.interface), ['private', i, 'interface']));
+  privs.forEach((l, i) => {
+    // serial and udp links create a TUN named by `interface`, default `hn<name>`.
+    const tun = (l?.kind === 'serial' || l?.kind === 'udp') && l.interface === undefined && str(l.name) !== undefined ? `hn${str(l.name)}` : undefined;
+    claimIf(str(l?.interface) ?? tun, ['private', i, l?.interface === undefined && tun ? 'name' : 'interface']);
+  });
 
   // A service address belongs to one public interface.
   const addrSeen = new Map<string, string>();
@@ -343,12 +537,23 @@ function crossChecks(input: unknown, ctx: Ctx): void {
   // The lease must survive a missed heartbeat window, else a helper drops the owner's addresses while the owner
   // is merely waiting to notice the link is down.
   const hb = rec(c.heartbeat);
+  const hb0 = hb;
   const tk = rec(c.takeover);
   const timeout = num(hb?.timeout_ms);
   const lease = num(tk?.lease_ms);
   if (timeout !== undefined && lease !== undefined && !(lease > timeout)) {
     ctx.addIssue({ code: 'custom', path: ['takeover', 'lease_ms'], message: `must be more than heartbeat.timeout_ms (${timeout}), got ${lease}` });
   }
+  // The same for a serial link's own (slower) heartbeats.
+  const leaseOrDefault = lease ?? DEFAULTS.takeover.leaseMs;
+  privs.forEach((l, i) => {
+    const baud = num(l?.baud);
+    if (l?.kind !== 'serial' || baud === undefined || baud <= 0) return;
+    const hb = serialLinkHeartbeat(baud, num(l.heartbeat_interval_ms), num(l.heartbeat_timeout_ms), num(hb0?.interval_ms));
+    if (!(leaseOrDefault > hb.timeoutMs)) {
+      ctx.addIssue({ code: 'custom', path: ['private', i, l.heartbeat_timeout_ms !== undefined ? 'heartbeat_timeout_ms' : 'baud'], message: `this link's heartbeat timeout (${hb.timeoutMs} ms${l.heartbeat_timeout_ms === undefined ? `, the default at ${baud} baud` : ''}) must be less than takeover.lease_ms (${leaseOrDefault}): raise lease_ms or set heartbeat_timeout_ms` });
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -415,7 +620,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   const p = path.filter((k) => typeof k === 'string').join('.');
   const shapes: Record<string, object> = {
     '': configSchema.shape, public: publicSchema.shape, 'public.probe': probeSchema.shape,
-    private: ethernetSchema.shape, heartbeat: heartbeatSchema.shape, takeover: takeoverSchema.shape,
+    private: { ...ethernetSchema.shape, ...serialSchema.shape, ...udpSchema.shape }, heartbeat: heartbeatSchema.shape, takeover: takeoverSchema.shape,
+    metrics: metricsSchema.shape, notify: notifySchema.shape,
   };
   return Object.keys(shapes[p] ?? {});
 }
@@ -462,8 +668,23 @@ function toConfig(r: RawConfig): Config {
         arp: p.probe.arp,
       },
     })),
-    private: r.private.map((l) => {
+    private: r.private.map((l): PrivateLinkConfig => {
       const local = l.address !== undefined ? toCidr(l.address) : undefined;
+      if (l.kind === 'serial' || l.kind === 'udp') {
+        const tun = {
+          name: l.name, interface: l.interface ?? `hn${l.name}`, address: local!.address,
+          ...(l.address.includes('/') ? { addressPrefixLen: local!.prefixLen } : {}),
+          peer: l.peer, peerAddress: l.peer_address, cost: l.cost,
+        };
+        if (l.kind === 'serial') {
+          return {
+            kind: 'serial', ...tun, device: l.device, baud: l.baud, mtu: l.mtu ?? serialMtuDefault(l.baud),
+            heartbeat: serialLinkHeartbeat(l.baud, l.heartbeat_interval_ms, l.heartbeat_timeout_ms, r.heartbeat.interval_ms),
+          };
+        }
+        const lp = parseHostPort(l.local, DEFAULTS.udp.port)!;
+        return { kind: 'udp', ...tun, local: { address: lp.host, port: lp.port }, remote: parseHostPort(l.remote, DEFAULTS.udp.port)!, mtu: l.mtu };
+      }
       return {
         kind: l.kind,
         name: l.name ?? l.interface,
@@ -484,6 +705,13 @@ function toConfig(r: RawConfig): Config {
       releaseLingerMs: r.takeover.release_linger_ms,
       canHelp: r.takeover.can_help,
     },
+    metrics: { enabled: r.metrics.enabled, ...parseListen(r.metrics.listen)! },
+    ...(r.notify ? {
+      notify: {
+        command: r.notify.command, args: r.notify.args, timeoutMs: r.notify.timeout_ms, events: r.notify.events,
+        maxConcurrent: r.notify.max_concurrent, maxQueue: r.notify.max_queue,
+      },
+    } : {}),
   };
 }
 

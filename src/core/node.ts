@@ -156,7 +156,7 @@ export class HanetNode {
         for (const [lan, oc] of this.ownerClaims) {
           if (oc.claim.claimId !== msg.claimId || oc.link !== linkName) continue;
           if (msg.ok) {
-            if (!oc.acked) this.emitEvent('takeover-acked', { lan, helper: oc.peer, link: oc.link, claimId: oc.claim.claimId, ms: this.now - oc.since });
+            if (!oc.acked) this.emitEvent('takeover-acked', { lan, helper: oc.peer, link: oc.link, claimId: oc.claim.claimId, ms: Math.round((this.now - oc.since) * 1000) / 1000 });
             oc.acked = true;
           } else {
             this.emitEvent('takeover-refused', { lan, helper: oc.peer, reason: msg.reason });
@@ -183,6 +183,10 @@ export class HanetNode {
       }
     }
   }
+
+  /** A link's heartbeat settings: its own (slow serial lines) or the global ones. */
+  private hb(l: LinkView): { intervalMs: number; timeoutMs: number } { return l.cfg.heartbeat ?? this.cfg.heartbeat; }
+  private hbOf(link: string): { intervalMs: number; timeoutMs: number } { const l = this.links.get(link); return l ? this.hb(l) : this.cfg.heartbeat; }
 
   /** Refusals are remembered briefly so a refusing peer is not asked again at once. */
   private readonly refused = new Map<string, number>();
@@ -270,7 +274,7 @@ export class HanetNode {
 
     // Peer liveness.
     for (const l of this.links.values()) {
-      const alive = l.carrierUp && l.lastHbAt !== undefined && now - l.lastHbAt <= this.cfg.heartbeat.timeoutMs;
+      const alive = l.carrierUp && l.lastHbAt !== undefined && now - l.lastHbAt <= this.hb(l).timeoutMs;
       if (alive !== l.alive) {
         l.alive = alive;
         this.emitEvent(alive ? 'peer-up' : 'peer-down', { link: l.cfg.name, peer: l.cfg.peer });
@@ -302,7 +306,7 @@ export class HanetNode {
 
     // Retransmissions: takeover requests until acked, releases until acked or given up.
     for (const oc of this.ownerClaims.values()) {
-      if (!oc.acked && now - oc.lastSentAt >= this.cfg.heartbeat.intervalMs) {
+      if (!oc.acked && now - oc.lastSentAt >= this.hbOf(oc.link).intervalMs) {
         oc.lastSentAt = now;
         this.send(oc.link, { type: 'takeover', ...oc.claim });
       }
@@ -310,7 +314,7 @@ export class HanetNode {
     for (let i = this.releases.length - 1; i >= 0; i--) {
       const r = this.releases[i]!;
       if (now >= r.giveUpAt) this.releases.splice(i, 1);
-      else if (now - r.lastSentAt >= this.cfg.heartbeat.intervalMs) {
+      else if (now - r.lastSentAt >= this.hbOf(r.link).intervalMs) {
         r.lastSentAt = now;
         this.send(r.link, { type: 'release', claimId: r.claimId });
       }
@@ -318,7 +322,7 @@ export class HanetNode {
 
     // Heartbeats.
     for (const l of this.links.values()) {
-      if (now - l.lastHbSentAt >= this.cfg.heartbeat.intervalMs) this.sendHeartbeat(l);
+      if (now - l.lastHbSentAt >= this.hb(l).intervalMs) this.sendHeartbeat(l);
     }
 
     // Announcements for newly accepted claims (after placement, so the right interface is known).

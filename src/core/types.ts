@@ -21,6 +21,8 @@ export interface CorePrivate {
   localAddress: string;
   peerAddress: string;
   cost: number;
+  /** This link's own heartbeat interval and timeout (a slow serial line); default: CoreConfig.heartbeat. */
+  heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 
 export interface CoreConfig {
@@ -47,8 +49,15 @@ export interface Claim {
   leaseMs: number;
 }
 
+/**
+ * Echo of the peer's last heartbeat, for the heartbeat round-trip time (filled in and read by the daemon, which sees
+ * the envelopes; the core ignores it): `seq` and `at` are that message's envelope sequence number and send time (the
+ * peer's own clock, ms since the epoch), `holdMs` how long the echoing node held it. RTT = now - at - holdMs.
+ */
+export interface HeartbeatEcho { seq: number; at: number; holdMs?: number }
+
 export type PeerMessage =
-  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, { healthy: boolean }>; canHelp: boolean; helping: string[]; claims: Claim[] }
+  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, { healthy: boolean }>; canHelp: boolean; helping: string[]; claims: Claim[]; echo?: HeartbeatEcho }
   | ({ type: 'takeover' } & Claim)
   | { type: 'takeover-ack'; claimId: string; ok: boolean; reason?: string }
   | { type: 'release'; claimId: string }
@@ -63,29 +72,48 @@ export type CoreEvent =
   | { type: 'message'; at: number; link: string; from: string; msg: PeerMessage }
   | { type: 'tick'; at: number };
 
+/**
+ * Event names: reused in logs, `hanet events`, hooks, metrics labels and tests. The first group comes from the core;
+ * the second is recorded by the daemon around the core (what it did with the core's effects, and what it dropped).
+ * docs/events.md explains each one; the JSON Schema of `hanet status --json` lists them.
+ */
+export const CORE_EVENT_TYPES = [
+  'ready',
+  'iface-failed',
+  'iface-recovered',
+  'local-backup',
+  'takeover-requested',
+  'takeover-acked',
+  'takeover-refused',
+  'helper-switch',
+  'unserved',
+  'failback',
+  'release-acked',
+  'help-start',
+  'help-renewed-adopted',
+  'help-release',
+  'help-refused',
+  'lease-expired',
+  'help-link-down',
+  'help-route-removed',
+  'peer-up',
+  'peer-down',
+  'message-ignored',
+] as const;
+export const DAEMON_EVENT_TYPES = [
+  /** A private link dropped control messages (bad MAC, replay, ...): rate-limited, `count` says how many. */
+  'message-rejected',
+  /** The kernel was changed to match the desired state (`ops`: `ip ...` lines, `ms`: how long it took). */
+  'kernel-changed',
+  /** Reconciling the kernel failed (logged once per distinct error). */
+  'kernel-failed',
+  /** Gratuitous ARPs went out for addresses (after the kernel held the state they announce). */
+  'announced',
+] as const;
+export const EVENT_TYPES = [...CORE_EVENT_TYPES, ...DAEMON_EVENT_TYPES] as const;
+
 /** Why something happened: reused in logs, events, metrics labels and tests. */
-export type CoreEventType =
-  | 'ready'
-  | 'iface-failed'
-  | 'iface-recovered'
-  | 'local-backup'
-  | 'takeover-requested'
-  | 'takeover-acked'
-  | 'takeover-refused'
-  | 'helper-switch'
-  | 'unserved'
-  | 'failback'
-  | 'release-acked'
-  | 'help-start'
-  | 'help-renewed-adopted'
-  | 'help-release'
-  | 'help-refused'
-  | 'lease-expired'
-  | 'help-link-down'
-  | 'help-route-removed'
-  | 'peer-up'
-  | 'peer-down'
-  | 'message-ignored';
+export type CoreEventType = (typeof EVENT_TYPES)[number];
 
 export interface CoreLogEvent {
   type: CoreEventType;

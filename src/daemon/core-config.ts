@@ -25,7 +25,7 @@ export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInte
         if (!v4) throw new HanetError('HANET_ERR_CONFIG', `private link ${l.name}: no address given and interface ${l.interface} has no IPv4 address`);
         local = v4.address;
       }
-      return { name: l.name, kind: l.kind, iface: l.interface, peer: l.peer, localAddress: local, peerAddress: l.peerAddress, cost: l.cost };
+      return { name: l.name, kind: l.kind, iface: l.interface, peer: l.peer, localAddress: local, peerAddress: l.peerAddress, cost: l.cost, ...(l.kind === 'serial' ? { heartbeat: { ...l.heartbeat } } : {}) };
     }),
     heartbeat: { ...cfg.heartbeat },
     takeover: { ...cfg.takeover },

@@ -4,7 +4,8 @@ import type { ArpSocket } from '../os/linux/arp.js';
 import type { DesiredKernelState, KernelOp, LinkState, ProxySpec, RouteSpec } from '../core/kernel-types.js';
 import { HanetNode, type NodeStatus } from '../core/node.js';
 import { formatKernelOp } from '../core/kernel-plan.js';
-import type { CoreConfig, CoreEffect, CoreEvent, CoreLogEvent, CorePrivate, PeerMessage } from '../core/types.js';
+import type { CoreConfig, CoreEffect, CoreEvent, CoreEventType, CoreLogEvent, CorePrivate, PeerMessage } from '../core/types.js';
+import { HANET_VERSION } from '../version.js';
 
 export interface DaemonKernel {
   getLink(name: string): Promise<LinkState | undefined>;
@@ -17,7 +18,8 @@ export interface DaemonKernel {
 export interface PeerLink {
   readonly name: string;
   send(msg: PeerMessage): void;
-  onMessage(cb: (from: string, msg: PeerMessage) => void): void;
+  /** `meta`: the message's envelope sequence number and send time (sender's clock, ms since the epoch), for the heartbeat RTT. */
+  onMessage(cb: (from: string, msg: PeerMessage, meta?: { seq: number; sentAt: number }) => void): void;
   onReject(cb: (reason: string, detail?: string) => void): void;
   stats(): Record<string, unknown>;
   close(): void;
@@ -37,6 +39,8 @@ export interface DaemonPorts {
   openArp(ifname: string): ArpSocket;
   openLink(cfg: CorePrivate): Promise<PeerLink>;
   log: Logger;
+  /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
+  wallNow?(): number;
 }
 
 export interface DaemonOptions {
@@ -48,7 +52,17 @@ export interface DaemonOptions {
   gateways: Record<string, string | undefined>;
 }
 
+/** Version of the `hanet status --json` schema (docs/status.schema.json): bumped when a field changes meaning or goes. */
+export const STATUS_VERSION = 1;
+
+/** Heartbeat round-trip time of a private link, from the echo in the peer's heartbeats (1 ms resolution). */
+export interface LinkRtt { lastMs: number | null; avgMs: number | null; samples: number }
+
 export interface DaemonStatus extends NodeStatus {
+  /** Schema version of this object (STATUS_VERSION). */
+  version: number;
+  /** hanet's version. */
+  hanet: string;
   /** The daemon's monotonic clock now (ms); `since`, `at` and `expiresInMs` in this status are on this clock. */
   nowMs: number;
   /** Wall-clock time of this status (ISO 8601). */
@@ -56,9 +70,16 @@ export interface DaemonStatus extends NodeStatus {
   uptimeMs: number;
   kernel: { reconciles: number; lastOps: string[]; lastError?: string };
   rejected: Record<string, number>;
-  links: Array<NodeStatus['links'][number] & { stats?: Record<string, unknown> }>;
+  /** How many events of each type were recorded since start (every one, also those rate-limited in the log). */
+  eventCounts: Partial<Record<CoreEventType, number>>;
+  links: Array<NodeStatus['links'][number] & { rtt: LinkRtt; rejected: Record<string, number>; stats?: Record<string, unknown> }>;
   events: CoreLogEvent[];
 }
+
+/** A repeated rejection (same link and reason) is recorded as an event at most this often; counts stay exact. */
+const REJECT_EVENT_EVERY_MS = 10_000;
+/** Smoothing of the average heartbeat RTT (EWMA weight of a new sample). */
+const RTT_ALPHA = 0.2;
 
 const EVENT_RING = 500;
 
@@ -77,6 +98,13 @@ export class Daemon {
   private lastError: string | undefined;
   private readonly lastProbe = new Map<string, number>();
   private readonly rejected: Record<string, number> = {};
+  private readonly rejectedByLink = new Map<string, Record<string, number>>();
+  /** Per link and reason: when the last 'message-rejected' event was recorded, and how many were not since. */
+  private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly eventCounts: Partial<Record<CoreEventType, number>> = {};
+  /** The peer's last heartbeat per link (its envelope, and when we got it): echoed in our next heartbeat. */
+  private readonly lastRx = new Map<string, { seq: number; sentAt: number; at: number }>();
+  private readonly rtt = new Map<string, LinkRtt>();
   private readonly events: CoreLogEvent[] = [];
   private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
   private readonly startedAt: number;
@@ -100,12 +128,11 @@ export class Daemon {
     }
     for (const l of cfg.privates) {
       const link = await ports.openLink(l);
-      link.onMessage((from, msg) => this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg }));
-      link.onReject((reason, detail) => {
-        this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
-        ports.log.warn({ link: l.name, reason, detail }, 'control message rejected');
-        this.record({ type: 'message-ignored', at: ports.now(), link: l.name, why: reason });
+      link.onMessage((from, msg, meta) => {
+        if (msg.type === 'heartbeat' && from === l.peer) this.heartbeatRtt(l.name, msg, meta);
+        this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg });
       });
+      link.onReject((reason, detail) => this.rejectedMessage(l.name, reason, detail));
       this.links.set(l.name, link);
     }
     const leftovers = await ports.kernel.leftovers();
@@ -158,6 +185,48 @@ export class Daemon {
     }
   }
 
+  /** Counts a dropped control message; records (and logs) it as an event at most once per REJECT_EVENT_EVERY_MS per link and reason, so a flood of forged packets cannot flood the log. */
+  private rejectedMessage(link: string, reason: string, detail: string | undefined): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+    const perLink = this.rejectedByLink.get(link) ?? {};
+    perLink[reason] = (perLink[reason] ?? 0) + 1;
+    this.rejectedByLink.set(link, perLink);
+    const now = this.ports.now();
+    const key = `${link}\u0000${reason}`;
+    const last = this.rejectLog.get(key);
+    if (last && now - last.at < REJECT_EVENT_EVERY_MS) { last.suppressed++; return; }
+    this.rejectLog.set(key, { at: now, suppressed: 0 });
+    this.record({ type: 'message-rejected', at: now, link, reason, ...(detail !== undefined ? { detail } : {}), count: 1 + (last?.suppressed ?? 0) });
+  }
+
+  /** Heartbeat round trip: remember the peer's heartbeat (to echo it), and measure ours from its echo. */
+  private heartbeatRtt(link: string, msg: Extract<PeerMessage, { type: 'heartbeat' }>, meta: { seq: number; sentAt: number } | undefined): void {
+    const now = this.ports.now();
+    if (meta) this.lastRx.set(link, { seq: meta.seq, sentAt: meta.sentAt, at: now });
+    if (!msg.echo) return;
+    const ms = (this.ports.wallNow ?? Date.now)() - msg.echo.at - (msg.echo.holdMs ?? 0);
+    // Send times are whole ms: a sub-ms round trip can come out as -1. A wall-clock step gives nonsense: dropped.
+    if (!(ms >= -1 && ms < this.heartbeatOf(link).timeoutMs * 10)) return;
+    const r = this.rtt.get(link) ?? { lastMs: null, avgMs: null, samples: 0 };
+    r.lastMs = Math.max(0, ms);
+    r.avgMs = r.avgMs === null ? r.lastMs : r.avgMs + RTT_ALPHA * (r.lastMs - r.avgMs);
+    r.samples++;
+    this.rtt.set(link, r);
+  }
+
+  private heartbeatOf(link: string): { intervalMs: number; timeoutMs: number } {
+    return this.cfg.privates.find((p) => p.name === link)?.heartbeat ?? this.cfg.heartbeat;
+  }
+
+  /** Our heartbeat echoes the peer's last one (if it is recent), so the peer can measure its round trip. */
+  private withEcho(link: string, msg: PeerMessage): PeerMessage {
+    if (msg.type !== 'heartbeat') return msg;
+    const rx = this.lastRx.get(link);
+    const now = this.ports.now();
+    if (!rx || now - rx.at > this.heartbeatOf(link).timeoutMs) return msg;
+    return { ...msg, echo: { seq: rx.seq, at: rx.sentAt, holdMs: Math.max(0, Math.round(now - rx.at)) } };
+  }
+
   private feed(ev: CoreEvent): void {
     if (this.stopped) return;
     this.run(this.core.handle(ev));
@@ -172,7 +241,7 @@ export class Daemon {
     let kernel = false;
     for (const e of effects) {
       if (e.kind === 'send') {
-        try { this.links.get(e.link)?.send(e.msg); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
+        try { this.links.get(e.link)?.send(this.withEcho(e.link, e.msg)); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
       } else if (e.kind === 'kernel') { this.desired = e.desired; kernel = true; }
       else if (e.kind === 'announce') announces.push(e);
     }
@@ -184,12 +253,16 @@ export class Daemon {
   }
 
   private record(ev: CoreLogEvent): void {
-    ev.time = new Date().toISOString();
+    ev.time = new Date((this.ports.wallNow ?? Date.now)()).toISOString();
     this.events.push(ev);
     if (this.events.length > EVENT_RING) this.events.splice(0, this.events.length - EVENT_RING);
-    const level = ev.type === 'message-ignored' ? 'debug' : 'info';
+    this.eventCounts[ev.type] = (this.eventCounts[ev.type] ?? 0) + 1;
+    const level = ev.type === 'message-ignored' ? 'debug' : ev.type === 'message-rejected' ? 'warn' : ev.type === 'kernel-failed' ? 'error' : 'info';
     this.ports.log[level]({ event: ev.type, ...ev, at: undefined }, ev.type);
-    for (const l of this.eventListeners) l(ev);
+    // Listeners (metrics, hooks, `hanet events --follow`) must not break the effect loop.
+    for (const l of this.eventListeners) {
+      try { l(ev); } catch (err) { this.ports.log.error({ event: ev.type, err: String(err) }, 'event listener failed'); }
+    }
   }
 
   /** Serialised reconciles: one at a time, and the latest desired state always wins. */
@@ -203,17 +276,21 @@ export class Daemon {
       do {
         this.reconcileAgain = false;
         const desired = this.desired!;
+        const t0 = this.ports.now();
         try {
           const ops = await this.ports.kernel.reconcile(desired);
           this.reconciles++;
           if (ops.length) {
             this.lastOps = ops.map((o) => formatKernelOp(o));
-            this.ports.log.info({ ops: this.lastOps }, 'kernel reconciled');
+            this.record({ type: 'kernel-changed', at: this.ports.now(), ops: this.lastOps, ms: Math.round((this.ports.now() - t0) * 100) / 100 });
           }
           this.lastError = undefined;
         } catch (err) {
-          this.lastError = err instanceof Error ? err.message : String(err);
-          this.ports.log.error({ err: this.lastError }, 'kernel reconcile failed');
+          const msg = err instanceof Error ? err.message : String(err);
+          // Resyncs retry every second: the same error is an event (and an error log line) once, not every second.
+          if (msg !== this.lastError) this.record({ type: 'kernel-failed', at: this.ports.now(), error: msg });
+          else this.ports.log.debug({ err: msg }, 'kernel reconcile failed again');
+          this.lastError = msg;
         }
       } while (this.reconcileAgain && !this.stopped);
     };
@@ -230,6 +307,7 @@ export class Daemon {
       }
     };
     send();
+    this.record({ type: 'announced', at: this.ports.now(), iface: a.iface, addresses: a.addresses, count: a.count });
     for (let i = 1; i < a.count; i++) {
       const t = setTimeout(() => { this.garpTimers.delete(t); if (!this.stopped) send(); }, i * a.intervalMs);
       this.garpTimers.add(t);
@@ -245,13 +323,21 @@ export class Daemon {
     const now = this.ports.now();
     const s = this.core.status(now);
     return {
+      version: STATUS_VERSION,
+      hanet: HANET_VERSION,
       ...s,
-      links: s.links.map((l) => ({ ...l, stats: this.links.get(l.name)?.stats() })),
+      links: s.links.map((l) => ({
+        ...l,
+        rtt: { ...(this.rtt.get(l.name) ?? { lastMs: null, avgMs: null, samples: 0 }) },
+        rejected: { ...this.rejectedByLink.get(l.name) },
+        stats: this.links.get(l.name)?.stats(),
+      })),
       nowMs: now,
-      time: new Date().toISOString(),
+      time: new Date((this.ports.wallNow ?? Date.now)()).toISOString(),
       uptimeMs: now - this.startedAt,
       kernel: { reconciles: this.reconciles, lastOps: this.lastOps, lastError: this.lastError },
       rejected: { ...this.rejected },
+      eventCounts: { ...this.eventCounts },
       events: this.events.slice(-50),
     };
   }

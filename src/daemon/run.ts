@@ -8,17 +8,19 @@ import { openKernel } from '../os/linux/kernel.js';
 import { openArp } from '../os/linux/arp.js';
 import { ControlSender, deriveControlKey, type ControlMessage } from '../proto/control.js';
 import { ReplayGuard } from '../proto/replay.js';
-import { UdpControlLink } from '../links/udp-control.js';
+import { openPrivateLink } from '../links/open.js';
 import type { PrivateLink } from '../links/types.js';
 import { toCoreConfig } from './core-config.js';
 import { Daemon, type PeerLink } from './daemon.js';
 import { serveControl } from './control-socket.js';
 import { createLogger } from './logger.js';
+import { startOperations } from './operations.js';
 
 export async function runDaemon(configPath: string, opts: { keepStateOnExit: boolean }): Promise<void> {
   if (process.getuid?.() !== 0) throw new HanetError('HANET_ERR_PERMISSION', 'hanet run needs root (CAP_NET_ADMIN, raw sockets)');
   const cfg = loadConfig(configPath);
-  const key = deriveControlKey(loadKey(cfg.keyFile));
+  const clusterKey = loadKey(cfg.keyFile);
+  const key = deriveControlKey(clusterKey);
   const log = createLogger(cfg.logLevel, cfg.node);
   const core = toCoreConfig(cfg);
   const kernel = openKernel();
@@ -33,14 +35,17 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
       close: () => kernel.close(),
     },
     openArp,
-    openLink: async (l: CorePrivate) => adaptLink(await UdpControlLink.open({
-      name: l.name, peer: l.peer, key, sender, guard, localAddress: l.localAddress, peerAddress: l.peerAddress, port: cfg.port,
+    openLink: async (l: CorePrivate) => adaptLink(await openPrivateLink(cfg.private.find((p) => p.name === l.name)!, {
+      key, clusterKey, sender, guard, port: cfg.port, localAddress: l.localAddress,
+      onLineEvent: (link, e) => log[e.up ? 'info' : 'warn']({ link, why: e.why }, e.up ? 'serial line open' : 'serial line lost'),
     })),
     log,
+    // wallNow: Date.now (the default), the clock ControlSender stamps envelopes with, so echoed send times match.
   }, {
     carrierIntervalMs: Math.min(...cfg.public.map((p) => p.probe.carrierIntervalMs)),
     gateways: Object.fromEntries(cfg.public.map((p) => [p.interface, p.gateway])),
   });
+  const operations = await startOperations(cfg, core, daemon, log); // metrics and notify hooks, subscribed before start
   await daemon.start();
   const control = await serveControl(cfg.controlSocket, daemon);
   log.info({ config: configPath, socket: cfg.controlSocket, publics: core.publics.length, links: core.privates.length }, 'hanet running');
@@ -51,6 +56,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
       void (async () => {
         await control.close();
         await daemon.stop({ cleanup: !opts.keepStateOnExit });
+        await operations.close();
         resolve();
       })();
     };
@@ -65,7 +71,7 @@ function adaptLink(link: PrivateLink): PeerLink {
   return {
     name: link.name,
     send: (msg: PeerMessage) => link.send(msg as ControlMessage),
-    onMessage: (cb) => { link.onMessage((m) => cb(m.envelope.sender, m.message as PeerMessage)); },
+    onMessage: (cb) => { link.onMessage((m) => cb(m.envelope.sender, m.message as PeerMessage, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt })); },
     onReject: (cb) => { link.onReject((r) => cb(r.reason, r.detail ?? r.from)); },
     stats: () => link.stats() as unknown as Record<string, unknown>,
     close: () => { void link.close(); },

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { HanetError } from '../errors.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
-import { hanetArgv, type LabHandle } from './lab.js';
+import { hanetArgv, serialTtyPath, type LabHandle } from './lab.js';
 import type { Topology } from './topology.js';
 
 export interface ClusterOptions {
@@ -39,8 +39,11 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** The generated configuration of one server of a lab topology, as a raw (YAML-shaped) object. */
-export function serverConfig(topo: Topology, node: string, dir: string): Record<string, unknown> {
+/**
+ * The generated configuration of one server of a lab topology, as a raw (YAML-shaped) object. `lab` (the lab's
+ * name) locates the tty paths of serial links; default: taken from `dir` = /run/hanet-lab/<lab>/cluster.
+ */
+export function serverConfig(topo: Topology, node: string, dir: string, lab?: string): Record<string, unknown> {
   const spec = topo.nodes[node];
   if (!spec || spec.role !== 'server') throw new HanetError('HANET_ERR_LAB', `${node} is not a server of the topology`);
   const routerOn = (sw: string): string | undefined => {
@@ -76,6 +79,28 @@ export function serverConfig(topo: Topology, node: string, dir: string): Record<
     if (!local || !remote) continue;
     priv.push({ name: [node, mine.peer].sort().join(''), kind: 'ethernet', interface: mine.port, address: local, peer: mine.peer, peer_address: remote.split('/')[0] });
   }
+  // Serial and udp links: the link's ends are the TUN interfaces hanet creates (named like the topology's ports).
+  const labName = lab ?? /\/run\/hanet-lab\/([a-z0-9]{1,8})\//.exec(dir + '/')?.[1] ?? 'lab';
+  for (const l of topo.links) {
+    if (l.kind !== 'serial' && l.kind !== 'udp') continue;
+    const i = l.ends.findIndex((e) => e.startsWith(`${node}:`));
+    if (i < 0) continue;
+    const [, port] = l.ends[i]!.split(':') as [string, string];
+    const [peer, peerPort] = l.ends[1 - i]!.split(':') as [string, string];
+    const local = spec.ports.find((p) => p.name === port)?.addresses[0];
+    const remote = topo.nodes[peer]?.ports.find((p) => p.name === peerPort)?.addresses[0];
+    if (!local || !remote) continue;
+    const common = { name: `${[node, peer].sort().join('')}-${l.kind === 'serial' ? 'ser' : 'udp'}`, interface: port, address: local, peer, peer_address: remote.split('/')[0] };
+    if (l.kind === 'serial') {
+      priv.push({ ...common, kind: 'serial', device: serialTtyPath(labName, node, port), baud: l.baud });
+    } else {
+      const addrOf = (ref: string) => { const [n, p] = ref.split(':') as [string, string]; return topo.nodes[n]?.ports.find((q) => q.name === p)?.addresses[0]?.split('/')[0]; };
+      const mineU = addrOf(l.underlay![i]!);
+      const peerU = addrOf(l.underlay![1 - i]!);
+      if (!mineU || !peerU) continue;
+      priv.push({ ...common, kind: 'udp', local: `${mineU}:7432`, remote: `${peerU}:7432` });
+    }
+  }
   return {
     node,
     key_file: join(dir, 'cluster.key'),
@@ -104,7 +129,7 @@ export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): P
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'cluster.key'), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   for (const n of servers) {
-    const cfg = merge(merge(serverConfig(topo, n, dir), opts.common), opts.overrides?.[n]);
+    const cfg = merge(merge(serverConfig(topo, n, dir, lab.name), opts.common), opts.overrides?.[n]);
     writeFileSync(join(dir, `${n}.yaml`), stringify(cfg), { mode: 0o600 });
   }
   const procs = new Map<string, ChildProcess>();

@@ -6,13 +6,16 @@ import { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 import { labUp, type LabHandle } from './lab.js';
 import { defaultTopology } from './topology.js';
 import { startWorkload } from './workload/index.js';
-import type { WorkloadReport } from './workload/index.js';
+import { linkProfile, type DemoLinkKind } from './link-profiles.js';
+import type { WorkloadHandle, WorkloadReport } from './workload/index.js';
 
 export type FailMode = 'carrier' | 'silent' | 'admin';
 
 export interface DemoOptions {
   name?: string;
   topology?: string;
+  /** Private link kind between a and b (default ethernet): picks the topology and a workload the link can carry. */
+  link?: DemoLinkKind;
   mode?: FailMode;
   /** workload time before the cut, during the outage, and after failback (ms) */
   beforeMs?: number;
@@ -28,6 +31,11 @@ export interface DemoOptions {
    */
   maxGapBudgetMs?: number;
   onStep?: (step: DemoStep) => void;
+  /**
+   * Called once the workload runs, with what a live view watches (src/lab/demo-live.ts); the function it returns is
+   * awaited after the workload stopped and before the daemons stop (e.g. to fetch their events).
+   */
+  observe?: (h: { lab: LabHandle; cluster: Cluster; workload: WorkloadHandle }) => (() => Promise<void> | void) | void;
   signal?: AbortSignal;
 }
 
@@ -41,19 +49,23 @@ export interface DemoResult extends WorkloadReport {
   takeover_ms: number[];
   failback_ms: number[];
   max_gap_budget_ms: number;
+  /** The workload's time 0 (its `timeline`) on the steps' clock (`at_ms`), so both fit on one time axis. */
+  workload_origin_ms?: number;
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const mode = opts.mode ?? 'carrier';
   const cycles = opts.cycles ?? 1;
   const t0 = performance.now();
+  const t0hr = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of the workload's origin_hrtime_ns
   const timeline: DemoStep[] = [];
   const step = (s: string, detail?: string) => {
     const st = { at_ms: Math.round(performance.now() - t0), step: s, ...(detail ? { detail } : {}) };
     timeline.push(st);
     opts.onStep?.(st);
   };
-  const lab: LabHandle = await labUp(defaultTopology(opts.topology ?? 'pair'), { name: opts.name ?? 'demo', replace: true });
+  const profile = linkProfile(opts.link);
+  const lab: LabHandle = await labUp(defaultTopology(opts.topology ?? profile.topology), { name: opts.name ?? 'demo', replace: true });
   let cluster: Cluster | undefined;
   try {
     step('lab up', lab.name);
@@ -61,8 +73,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     step('hanet running', cluster.servers.join(', '));
     // 3 s request timeout: longer than a lost SYN's first retransmission (1 s), shorter than the outage, so a
     // failover that does not carry the traffic shows up as failed requests too.
-    const wl = await startWorkload(lab, { server: 'a', address: '10.0.0.11', requestTimeoutMs: 3000 }, opts.signal);
+    const wl = await startWorkload(lab, { server: 'a', address: '10.0.0.11', requestTimeoutMs: 3000, ...profile.workload }, opts.signal);
     step('workload started', 'P, N, S and B streams against a (10.0.0.11)');
+    const unobserve = opts.observe?.({ lab, cluster, workload: wl });
     const takeover: number[] = [];
     const failback: number[] = [];
     let report: WorkloadReport;
@@ -86,11 +99,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       }
     } finally {
       report = await wl.stop();
+      await Promise.resolve(unobserve?.()).catch(() => undefined);
     }
     step('workload stopped');
-    const budget = opts.maxGapBudgetMs ?? 1000;
+    const budget = opts.maxGapBudgetMs ?? profile.maxGapBudgetMs;
     const ok = report.failed === 0 && report.broken_connections === 0 && report.inflight_lost === 0 && report.stream_verified && report.max_gap_ms < budget;
-    return { ...report, ok, mode, cycles, max_gap_budget_ms: budget, steps: timeline, takeover_ms: takeover, failback_ms: failback };
+    const origin = report.origin_hrtime_ns ? Math.round(Number(BigInt(report.origin_hrtime_ns) - t0hr) / 1e3) / 1e3 : undefined;
+    return { ...report, ok, mode, cycles, max_gap_budget_ms: budget, steps: timeline, takeover_ms: takeover, failback_ms: failback, ...(origin !== undefined ? { workload_origin_ms: origin } : {}) };
   } catch (err) {
     if (cluster) {
       for (const n of cluster.servers) step('log', `${n}: ${cluster.logPath(n)}`);

@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { HanetError } from '../errors.js';
+import { startRelay, stopRelay } from './serial-relay.js';
 import {
   BRIDGE_NAME,
   LAB_NAME_RE,
@@ -17,6 +18,8 @@ import {
   parseCidr,
   parseTopology,
   switchPortName,
+  tunPorts,
+  parsePortRef,
   type NodeSpec,
   type PortRef,
   type Topology,
@@ -53,7 +56,29 @@ export interface LabHandle {
    * ping, which this machine does not have.
    */
   probe(node: string, address: string, opts?: { port?: number; timeoutMs?: number }): Promise<boolean>;
+  /**
+   * Unplugs a serial link (either end, e.g. "a:ser0"): `hangup` ends its relay, so both daemons read EOF on the
+   * tty like a USB adapter pulled out; `silent` makes the relay drop every byte, like a pulled RS232 cable.
+   */
+  unplug(link: string, mode?: UnplugMode): Promise<void>;
+  /** Plugs it back: a new relay with new pseudo-terminals behind the same paths, or the bytes flow again. */
+  plug(link: string): Promise<void>;
 }
+
+export type UnplugMode = 'hangup' | 'silent';
+
+/** A serial link's relay, in the lab state. */
+export interface SerialRelayState {
+  pid: number;
+  baud: number;
+  /** Paths the daemons open (symlinks to the current slave ends), in the order of the link's ends. */
+  ttys: [string, string];
+  /** Current unplug, if any. */
+  unplugged?: UnplugMode;
+}
+
+/** The path a daemon on `node` opens for its serial port `port` in lab `lab`. */
+export const serialTtyPath = (lab: string, node: string, port: string): string => `${STATE_DIR}/${lab}/tty/${node}-${port}`;
 
 export interface LabState {
   version: 1;
@@ -64,6 +89,8 @@ export interface LabState {
   pid: number;
   /** Current failures by port (`a:eth0`). */
   failures: Record<string, FailureMode>;
+  /** Serial links' relays, by the link's first end (`a:ser0`). */
+  serial?: Record<string, SerialRelayState>;
 }
 
 export interface LabDownResult {
@@ -113,10 +140,11 @@ function routeLine(verb: 'add' | 'replace', r: NodeSpec['routes'][number]): stri
     .join(' ');
 }
 
-/** Lines that (re)apply a node's addresses, links up and routes; `replace` makes them idempotent. */
-function nodeLines(n: NodeSpec, verb: 'add' | 'replace', only?: string): string[] {
+/** Lines that (re)apply a node's addresses, links up and routes; `replace` makes them idempotent. Ports in `skip` (TUN ends of serial/udp links: hanet makes them) are left alone. */
+function nodeLines(n: NodeSpec, verb: 'add' | 'replace', only?: string, skip?: ReadonlySet<string>): string[] {
   const lines: string[] = [];
   for (const p of n.ports) {
+    if (skip?.has(p.name)) continue;
     for (const a of p.addresses) lines.push(addrLine(verb, a, p.name));
     if (only === undefined || p.name === only) lines.push(`link set ${p.name} up`);
   }
@@ -165,7 +193,7 @@ export function planLab(t: Topology, lab: string): LabPlan {
       for (const sp of bridgePorts.get(nn) ?? []) lines.push(`link set ${sp} master ${BRIDGE_NAME}`, `link set ${sp} up`);
       lines.push(`link set ${BRIDGE_NAME} up`);
     } else {
-      lines.push(...nodeLines(n, 'add'));
+      lines.push(...nodeLines(n, 'add', undefined, tunPorts(t, nn)));
     }
     plan.perNs[ns(nn)] = lines;
     const sc = Object.entries(n.sysctls);
@@ -330,6 +358,15 @@ async function readState(name: string): Promise<LabState | undefined> {
   }
 }
 
+/** Names of the labs that have a state file. */
+async function stateNames(): Promise<string[]> {
+  try {
+    return (await readdir(STATE_DIR)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).filter((n) => LAB_NAME_RE.test(n));
+  } catch {
+    return [];
+  }
+}
+
 async function writeStateAtomic(s: LabState): Promise<void> {
   const tmp = `${statePath(s.name)}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(s, null, 2) + '\n');
@@ -464,7 +501,7 @@ class Lab implements LabHandle {
     await this.undo(ref);
     const state = await updateState(this.name, (s) => void delete s.failures[key]);
     // Re-apply the node's addresses and routes (an admin-down removed its connected and default routes).
-    const lines = nodeLines(node, 'replace', ref.port);
+    const lines = nodeLines(node, 'replace', ref.port, tunPorts(this.topology, ref.node));
     const r = await ipBatch(nsName(this.name, ref.node), lines, { force: true });
     // A route may legitimately fail while another port of the node is still down; otherwise it is an error.
     const otherDown = Object.entries(state.failures).some(([k, m]) => k.startsWith(`${ref.node}:`) && m === 'admin');
@@ -474,6 +511,46 @@ class Lab implements LabHandle {
   async down(): Promise<void> {
     await labDown({ name: this.name });
   }
+
+  /** The serial link that `link` ("a:ser0", either end) is. */
+  private serialLink(link: string): { key: string; ends: [string, string] } {
+    const l = this.topology.links.find((x) => x.kind === 'serial' && x.ends.includes(link));
+    if (!l) throw new HanetError('HANET_ERR_LAB', `"${link}" is not an end of a serial link (serial links: ${this.topology.links.filter((x) => x.kind === 'serial').map((x) => x.ends.join(' - ')).join(', ') || 'none'})`);
+    return { key: l.ends[0], ends: l.ends };
+  }
+
+  async unplug(link: string, mode: UnplugMode = 'hangup'): Promise<void> {
+    requireRootPrivileges('lab unplug');
+    const { key } = this.serialLink(link);
+    return withLabLock(this.name, async () => {
+      const st = (await readState(this.name))?.serial?.[key];
+      if (!st) throw new HanetError('HANET_ERR_LAB', `no relay recorded for serial link ${key}`);
+      if (st.unplugged === mode) return;
+      if (st.unplugged === 'silent') process.kill(st.pid, 'SIGUSR2');
+      if (mode === 'hangup') await stopRelay(st.pid);
+      else process.kill(st.pid, 'SIGUSR1');
+      await updateState(this.name, (s) => void (s.serial![key]!.unplugged = mode));
+    });
+  }
+
+  async plug(link: string): Promise<void> {
+    requireRootPrivileges('lab plug');
+    const { key } = this.serialLink(link);
+    return withLabLock(this.name, async () => {
+      const st = (await readState(this.name))?.serial?.[key];
+      if (!st) throw new HanetError('HANET_ERR_LAB', `no relay recorded for serial link ${key}`);
+      if (st.unplugged === undefined) return;
+      let pid = st.pid;
+      if (st.unplugged === 'silent') process.kill(st.pid, 'SIGUSR2');
+      else pid = (await startRelay(relayArgv(this.name, key), { baud: st.baud, ttys: st.ttys })).pid;
+      await updateState(this.name, (s) => { s.serial![key] = { pid, baud: st.baud, ttys: st.ttys }; });
+    });
+  }
+}
+
+/** The relay of a serial link runs in the namespace of the link's first end, so `lab down` ends it with the rest. */
+function relayArgv(lab: string, firstEnd: string): string[] {
+  return [IP, 'netns', 'exec', nsName(lab, parsePortRef(firstEnd)!.node), ...hanetArgv()];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -489,7 +566,8 @@ async function waitReady(t: Topology, lab: string, timeoutMs = 3000): Promise<vo
   };
   for (const [nn, n] of Object.entries(t.nodes))
     for (const p of n.ports) {
-      if (linkKindOf(t, nn, p.name) === 'serial') continue;
+      const kind = linkKindOf(t, nn, p.name);
+      if (kind !== undefined && kind !== 'veth') continue;
       want(nn, p.name);
       if (p.switch !== undefined) want(p.switch, switchPortName(nn, p.name));
     }
@@ -525,9 +603,6 @@ export async function labUp(topology: Topology, opts: { name: string; replace?: 
   const { name } = opts;
   checkLabName(name);
   const t = parseTopology(topology);
-  const serial = t.links.filter((l) => l.kind !== 'veth');
-  if (serial.length)
-    throw new HanetError('HANET_ERR_LAB', `link kind "serial" is not yet supported by the lab (${serial.map((l) => l.ends.join(' - ')).join(', ')})`);
 
   if (opts.replace) await labDown({ name });
   else {
@@ -552,6 +627,12 @@ export async function labUp(topology: Topology, opts: { name: string; replace?: 
     await Promise.all(Object.entries(plan.perNs).map(([ns, lines]) => ipBatch(ns, lines)));
     await Promise.all(Object.entries(plan.sysctls).map(([ns, entries]) => applySysctls(ns, entries)));
     await waitReady(t, name);
+    for (const l of t.links) {
+      if (l.kind !== 'serial') continue;
+      const ttys = l.ends.map((e) => { const r = parsePortRef(e)!; return serialTtyPath(name, r.node, r.port); }) as [string, string];
+      const { pid } = await startRelay(relayArgv(name, l.ends[0]), { baud: l.baud!, ttys });
+      await updateState(name, (s) => void ((s.serial ??= {})[l.ends[0]] = { pid, baud: l.baud!, ttys }));
+    }
   } catch (e) {
     await labDown({ name }).catch(() => {});
     if (e instanceof HanetError) throw e;
@@ -581,6 +662,11 @@ export async function labDown(target: { name: string } | { all: true }): Promise
   requireRootPrivileges('lab down');
   if (!('all' in target)) checkLabName(target.name);
   for (const [lab, set] of children) if ('all' in target || lab === target.name) for (const c of set) c.kill('SIGTERM');
+  // Serial relays: normally inside a lab namespace (killed below with its processes); their recorded pids too.
+  for (const lab of 'all' in target ? await stateNames() : [target.name]) {
+    const relays = await readState(lab).then((s) => Object.values(s?.serial ?? {}), () => []);
+    await Promise.all(relays.map((r) => stopRelay(r.pid)));
+  }
   // The `up` that made the lab may have been killed while its `ip -batch` child still runs (an orphan finishing
   // its input): repeat until no matching namespace is left, pausing briefly so such a child can finish or fail.
   const namespaces: string[] = [];

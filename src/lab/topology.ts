@@ -44,12 +44,31 @@ export interface NodeSpec {
   sysctls: Record<string, string>;
 }
 
-export type LinkKind = 'veth' | 'serial';
-/** A point-to-point link between two ports, written `node:port`. `serial` (with baud) is modelled, not yet built. */
+export type LinkKind = 'veth' | 'serial' | 'udp';
+/**
+ * A point-to-point link between two ports, written `node:port`. `veth`: a veth pair. `serial` (with baud): a
+ * pseudo-terminal pair joined by a rate-limited relay; its ends are the TUN interfaces hanet creates (the lab
+ * makes no interface for them). `udp`: a tunnel hanet makes between two servers over a routed network; its ends
+ * are TUN interfaces too, and `underlay` names the ports whose addresses carry the UDP (the lab builds nothing).
+ */
 export interface LinkSpec {
   kind: LinkKind;
   ends: [string, string];
   baud?: number;
+  underlay?: [string, string];
+}
+
+/** Ports that are ends of serial or udp links: interfaces hanet creates (TUN), not the lab. */
+export function tunPorts(t: Topology, node: string): Set<string> {
+  const out = new Set<string>();
+  for (const l of t.links) {
+    if (l.kind === 'veth') continue;
+    for (const e of l.ends) {
+      const r = parsePortRef(e);
+      if (r && r.node === node) out.add(r.port);
+    }
+  }
+  return out;
 }
 
 export interface Topology {
@@ -189,9 +208,10 @@ const NodeSchema = z.strictObject({
 });
 
 const LinkSchema = z.strictObject({
-  kind: z.enum(['veth', 'serial']).default('veth'),
+  kind: z.enum(['veth', 'serial', 'udp']).default('veth'),
   ends: z.tuple([z.string(), z.string()], { error: 'must be two port references like ["a:eth1", "b:eth1"]' }),
   baud: z.number().int().positive().optional(),
+  underlay: z.tuple([z.string(), z.string()], { error: 'must be two port references like ["a:eth1", "b:eth1"]' }).optional(),
 });
 
 const TopologySchema = z.strictObject({
@@ -298,6 +318,17 @@ function crossCheck(t: Topology): TopologyIssue[] {
       if (l.baud === undefined) add(['links', li, 'baud'], 'a serial link needs a baud rate (e.g. 115200)');
       for (const [ei, r] of refs.entries()) if (r && t.nodes[r.node]?.role !== 'server') add(['links', li, 'ends', ei], `serial links join two servers; "${r.node}" is a ${t.nodes[r.node]?.role}`);
     } else if (l.baud !== undefined) add(['links', li, 'baud'], 'only serial links have a baud rate');
+    if (l.kind === 'udp') {
+      for (const [ei, r] of refs.entries()) if (r && t.nodes[r.node]?.role !== 'server') add(['links', li, 'ends', ei], `udp links join two servers; "${r.node}" is a ${t.nodes[r.node]?.role}`);
+      if (l.underlay === undefined) add(['links', li, 'underlay'], 'a udp link needs underlay: the two ports (one per end\'s node) whose addresses carry the UDP');
+      else l.underlay.forEach((u, ui) => {
+        const r = parsePortRef(u);
+        const port = r && t.nodes[r.node]?.ports.find((p) => p.name === r.port);
+        if (!r || !port) add(['links', li, 'underlay', ui], `${JSON.stringify(u)} is not a port of the topology`);
+        else if (r.node !== refs[ui]?.node) add(['links', li, 'underlay', ui], `must be a port of node "${refs[ui]?.node ?? '?'}" (ends[${ui}])`);
+        else if (port.addresses.length === 0) add(['links', li, 'underlay', ui], `port ${u} has no address`);
+      });
+    } else if (l.underlay !== undefined) add(['links', li, 'underlay'], 'only udp links have an underlay');
   });
 
   for (const [nn, n] of Object.entries(t.nodes)) {

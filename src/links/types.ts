@@ -1,5 +1,6 @@
-// The private link interface: one control-message channel to one peer, whatever carries it (ethernet/UDP now,
-// serial and routed UDP later). The daemon talks to peers only through this.
+// The private link interface: one control-message channel to one peer, whatever carries it (ethernet: UDP on a
+// kernel-forwarded interface; serial: frames on a tty; udp: a datagram type in the tunnel). The daemon talks to
+// peers only through this; open one with openPrivateLink (src/links/open.ts).
 import type { ControlEnvelope, ControlMessage, RejectReason } from '../proto/control.js';
 
 export type PrivateLinkKind = 'ethernet' | 'serial' | 'udp';

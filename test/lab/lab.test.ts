@@ -3,11 +3,13 @@
 import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, watch } from 'node:fs';
+import { existsSync, readlinkSync, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { requireRoot, waitFor } from '../helpers.js';
 import { isHanetError } from '../../src/errors.js';
-import { hanetArgv, labDown, labStatus, labUp, listNamespaces, openLab, pidsInNamespaces, statePath, type FailureMode, type LabHandle } from '../../src/lab/lab.js';
+import { hanetArgv, labDown, labStatus, labUp, listNamespaces, openLab, pidsInNamespaces, serialTtyPath, statePath, type FailureMode, type LabHandle } from '../../src/lab/lab.js';
 import { defaultTopology, type Topology } from '../../src/lab/topology.js';
+import { isRelay } from '../../src/lab/serial-relay.js';
 
 const nsOf = async (lab: string) => (await listNamespaces()).filter((n) => n.startsWith(`hn-${lab}-`));
 
@@ -160,7 +162,19 @@ describe('lab', () => {
     serial.nodes.a!.ports.push({ name: 'ser0', addresses: [] });
     serial.nodes.b!.ports.push({ name: 'ser0', addresses: [] });
     serial.links.push({ kind: 'serial', baud: 115200, ends: ['a:ser0', 'b:ser0'] });
-    await assert.rejects(labUp(serial, { name: 'ltser' }), (e) => isHanetError(e, 'HANET_ERR_LAB') && /not yet supported/.test(e.message));
+    // A serial link: a relay process (pid in the state) behind two tty symlinks; unplug/plug replace it; down ends it.
+    const sl = await labUp(serial, { name: 'ltser' });
+    const relayOf = async () => (JSON.parse(await readFile(statePath('ltser'), 'utf8')) as { serial: Record<string, { pid: number; ttys: string[] }> }).serial['a:ser0']!;
+    const r1 = await relayOf();
+    assert.ok(isRelay(r1.pid), 'relay running');
+    assert.match(readlinkSync(serialTtyPath('ltser', 'a', 'ser0')), /^\/dev\/pts\/\d+$/);
+    await sl.unplug('b:ser0');
+    assert.equal(isRelay(r1.pid), false, 'unplug (hangup) ends the relay');
+    await sl.plug('a:ser0');
+    const r2 = await relayOf();
+    assert.ok(r2.pid !== r1.pid && isRelay(r2.pid), 'plug starts a new one');
+    await sl.down();
+    assert.equal(isRelay(r2.pid), false, 'down ends it');
     assert.deepEqual(await nsOf('ltser'), []);
     await assert.rejects(openLab('ltser'), (e) => isHanetError(e, 'HANET_ERR_LAB') && /not up/.test(e.message));
   });

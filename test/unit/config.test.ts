@@ -48,6 +48,7 @@ test('minimal config: every default filled', () => {
     private: [{ kind: 'ethernet', name: 'eth1', interface: 'eth1', peer: 'b', peerAddress: '192.168.100.2', cost: 10 }],
     heartbeat: { intervalMs: 20, timeoutMs: 200 },
     takeover: { leaseMs: 3000, failbackHoldMs: 1000, garpCount: 3, garpIntervalMs: 50, releaseLingerMs: 2000, canHelp: true },
+    metrics: { enabled: true, host: '127.0.0.1', port: 9742 },
   };
   assert.deepEqual(c, expected);
 });
@@ -127,10 +128,10 @@ const invalid: Array<[string, (d: Record<string, any>) => void, string[]]> = [
     ['private[0].peer_address: "192.168.100.5" is not in the same subnet as address "192.168.100.1/30"']],
   ['duplicate link name', (d) => { d.private.push({ name: 'eth1', interface: 'eth2', peer: 'c', peer_address: '192.168.101.2' }); },
     ['private[1].name: link name "eth1" is already used by private[0]']],
-  ['serial kind not yet', (d) => { d.private[0] = { kind: 'serial', device: '/dev/ttyS0', peer: 'b' }; },
-    ['private[0].kind: "serial" is not supported yet (supported: ethernet)']],
+  ['serial link without its required fields', (d) => { d.private[0] = { kind: 'serial', device: '/dev/ttyS0', peer: 'b' }; },
+    ['private[0].name: is required', 'private[0].baud: is required', 'private[0].address: is required', 'private[0].peer_address: is required']],
   ['unknown kind', (d) => { d.private[0].kind = 'carrier-pigeon'; },
-    ['private[0].kind: "carrier-pigeon" is not a known private link kind (supported: ethernet)']],
+    ['private[0].kind: "carrier-pigeon" is not a known private link kind (supported: ethernet, serial, udp)']],
   ['typo with suggestion', (d) => { d.public[0].probe = { arp_intervall_ms: 5 }; },
     ['public[0].probe.arp_intervall_ms: unknown field (did you mean "arp_interval_ms"?)']],
   ['unknown top-level field', (d) => { d.colour = 'blue'; }, ['colour: unknown field']],

@@ -40,7 +40,7 @@ function expectIssue(obj: unknown, path: string, re: RegExp): void {
 
 describe('embedded topologies', () => {
   it('all validate and round-trip through YAML', () => {
-    assert.deepEqual(embeddedTopologyNames().sort(), ['dual', 'pair', 'trio']);
+    assert.deepEqual(embeddedTopologyNames().sort(), ['dual', 'pair', 'pair-delay', 'pair-serial', 'pair-udp', 'trio']);
     for (const n of embeddedTopologyNames()) {
       const t = defaultTopology(n);
       assert.equal(t.name, n);

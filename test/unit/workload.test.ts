@@ -302,7 +302,8 @@ describe('workload on loopback', () => {
     assert.ok(r.streams.P.connect_failures > 0);
     assert.equal(r.streams.P.requests, 0);
     assert.equal(r.stream_verified, false, 'no bulk stream ever ran');
-    assert.ok(r.max_gap_ms >= 490);
+    // no reply ever: the gap spans the whole measured period (not a fixed number: the machine may be loaded)
+    assert.ok(r.max_gap_ms >= r.duration_ms - 50, `gap ${r.max_gap_ms} vs duration ${r.duration_ms}`);
   });
 
   test('late replies are successes; stop drains the outstanding slow requests', async () => {

@@ -1,6 +1,9 @@
 // The embedded default topologies by name (YAML text, validated by topology.ts when used).
 import { DUAL_YAML } from './dual.js';
 import { PAIR_YAML } from './pair.js';
+import { PAIR_DELAY_YAML } from './pair-delay.js';
+import { PAIR_SERIAL_YAML } from './pair-serial.js';
+import { PAIR_UDP_YAML } from './pair-udp.js';
 import { TRIO_YAML } from './trio.js';
 
-export const EMBEDDED_TOPOLOGIES: Readonly<Record<string, string>> = { pair: PAIR_YAML, trio: TRIO_YAML, dual: DUAL_YAML };
+export const EMBEDDED_TOPOLOGIES: Readonly<Record<string, string>> = { pair: PAIR_YAML, trio: TRIO_YAML, dual: DUAL_YAML, 'pair-delay': PAIR_DELAY_YAML, 'pair-serial': PAIR_SERIAL_YAML, 'pair-udp': PAIR_UDP_YAML };

@@ -57,6 +57,8 @@ export const DEFAULTS = {
   progressIntervalMs: 250,
 } as const;
 
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
 /** Backoff before reconnecting a P/S/B slot after a failure: 10 ms doubling to 1 s, reset by a success. */
 const backoffMs = (failures: number): number => Math.min(1000, 10 * 2 ** Math.max(0, failures - 1));
 /** Largest write of the bulk pump and its burst allowance (250 ms of rate) after the socket was blocked. */
@@ -203,7 +205,8 @@ export function runClient(cfg: ClientConfig): ClientHandle {
       if (r.inflight) s.inflight_lost++;
       timeline.addFailed(r.sentAt);
     }
-    cfg.onRequest?.({ kind: r.kind, slot: r.slot, seq: r.seq, sent_ms: round2(r.sentAt), done_ms: round2(at), outcome, inflight: r.inflight });
+    // µs resolution: the bench compares sub-millisecond latencies from this log.
+    cfg.onRequest?.({ kind: r.kind, slot: r.slot, seq: r.seq, sent_ms: round3(r.sentAt), done_ms: round3(at), outcome, inflight: r.inflight });
     return true;
   };
 
@@ -524,6 +527,7 @@ export function runClient(cfg: ClientConfig): ClientHandle {
       config: {
         persistent: P, perRequest: N, slow: S, bulk: B, requestTimeoutMs: timeout, drainTimeoutMs, timelineBucketMs: timeline.bucketMs,
       },
+      origin_hrtime_ns: t0.toString(),
     };
   };
 

@@ -35,6 +35,8 @@ export interface WorkloadOptions {
   timelineBucketMs?: number;
   /** how long to wait for the service to listen and the client's first replies (default 15 000 ms) */
   startTimeoutMs?: number;
+  /** write every request (send/reply time, outcome) as JSON lines to this file (the client's --log) */
+  requestLog?: string;
   /** argv prefix that runs hanet's CLI inside a namespace (default hanetArgv()) */
   hanetArgv?: string[];
 }
@@ -59,6 +61,7 @@ export function clientArgs(opts: WorkloadOptions, port: number): string[] {
   if (opts.drainTimeoutMs !== undefined) a.push('--drain-timeout', String(opts.drainTimeoutMs));
   if (opts.durationMs !== undefined) a.push('--duration', String(opts.durationMs / 1000));
   if (opts.timelineBucketMs !== undefined) a.push('--timeline-bucket', String(opts.timelineBucketMs));
+  if (opts.requestLog !== undefined) a.push('--log', opts.requestLog);
   return a;
 }
 

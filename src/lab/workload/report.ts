@@ -46,6 +46,9 @@
 // - duration_ms: start to stop (the measured period); drain_ms: stop to the end of draining.
 // - timeline: per bucket_ms of send time (from start), ok and failed requests of all kinds and the largest
 //   latency of ok P requests; a latency-over-time chart of the run.
+// - origin_hrtime_ns: the client's time origin (its "0 ms") as process.hrtime.bigint() in decimal — CLOCK_MONOTONIC,
+//   the same clock in every process of the machine — so another process (the bench) can place its own events,
+//   e.g. the moment of a cut, on the report's and the request log's (--log) time axis.
 // - client: the instrument's own cost and stalls (CPU of the client process, event-loop delay). A gap that
 //   coincides with a large loop delay was (partly) caused by the instrument, not by the network. Loop delay is
 //   measured with a 5 ms timer and reported beyond it.
@@ -117,6 +120,8 @@ export interface WorkloadReport {
   timeline: TimelineReport;
   client: { cpu_user_ms: number; cpu_system_ms: number; cpu_pct_of_one_core: number; loop_delay_p99_ms: number; loop_delay_max_ms: number };
   config: Record<string, unknown>;
+  /** The client's time origin on CLOCK_MONOTONIC (ns, decimal); see the definitions above. */
+  origin_hrtime_ns?: string;
 }
 
 export interface WorkloadProgress {

@@ -27,6 +27,14 @@ export interface NativeAddon {
   close(fd: number): void;
   ifNameToIndex(name: string): number;
   openTun(name: string, flags: number): { fd: number; name: string };
+  /** TUN carrier on/off (TUNSETCARRIER): a private link whose line is gone shows as NO-CARRIER. */
+  tunSetCarrier(fd: number, on: boolean): void;
+  /** Raw 8N1 termios at `baud` (no flow control, CLOCAL), pending I/O flushed. Throws EINVAL for a rate termios lacks. */
+  setSerial(fd: number, baud: number): void;
+  /** Bytes queued for output in the tty driver (TIOCOUTQ), -1 if unknown. */
+  outq(fd: number): number;
+  /** A pseudo-terminal pair: master fd (non-blocking) and the slave's path (set raw). */
+  openPty(): { master: number; slave: string };
   Poller: new (fd: number, events: number, cb: (status: number, events: number) => void) => NativePoller;
   constants: { UV_READABLE: number; UV_WRITABLE: number; IFF_TUN: number; IFF_TAP: number; IFF_NO_PI: number };
 }

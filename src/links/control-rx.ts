@@ -1,0 +1,86 @@
+// The receive half of a private link's control channel, for links that carry control messages inside their own
+// framing (serial frames, udp tunnel datagrams): decode + HMAC, sender must be the link's peer, replay guard,
+// then listeners; every drop counted by reason. Also the counters and listener sets every PrivateLink needs.
+import { decodeControl, REJECT_REASONS, type ControlKey, type RejectReason } from '../proto/control.js';
+import type { ReplayGuard } from '../proto/replay.js';
+import type { LinkStats, ReceivedMessage, RejectEvent } from './types.js';
+
+export interface ControlChannelOptions {
+  name: string;
+  peer: string;
+  /** This node's name (the recipient messages must be addressed to). */
+  node: string;
+  key: ControlKey;
+  guard: ReplayGuard;
+  now?: () => number;
+}
+
+export class ControlChannel {
+  readonly counters: LinkStats;
+  private readonly messageListeners = new Set<(m: ReceivedMessage) => void>();
+  private readonly rejectListeners = new Set<(r: RejectEvent) => void>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: ControlChannelOptions) {
+    this.now = o.now ?? Date.now;
+    this.counters = {
+      sent: 0, sendErrors: 0, bytesSent: 0, received: 0, bytesReceived: 0,
+      rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>,
+    };
+  }
+
+  onMessage(cb: (m: ReceivedMessage) => void): () => void {
+    this.messageListeners.add(cb);
+    return () => { this.messageListeners.delete(cb); };
+  }
+
+  onReject(cb: (r: RejectEvent) => void): () => void {
+    this.rejectListeners.add(cb);
+    return () => { this.rejectListeners.delete(cb); };
+  }
+
+  sent(bytes: number): void {
+    this.counters.sent++;
+    this.counters.bytesSent += bytes;
+  }
+
+  sendFailed(why: string): void {
+    this.counters.sendErrors++;
+    this.counters.lastSendError = why;
+  }
+
+  stats(): LinkStats {
+    return { ...this.counters, rejected: { ...this.counters.rejected } };
+  }
+
+  /** One control message as it came off the link. Never throws (unless a listener does). */
+  receive(bytes: Uint8Array, from: string): void {
+    const at = this.now();
+    const r = decodeControl(this.o.key, bytes, { recipient: this.o.node });
+    if (!r.ok) {
+      this.reject({ reason: r.reason, from, at, bytes: bytes.length, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+      return;
+    }
+    const env = r.envelope;
+    if (env.sender !== this.o.peer) {
+      this.reject({ reason: 'unexpected-sender', from, at, bytes: bytes.length, sender: env.sender, detail: `expected ${this.o.peer}` });
+      return;
+    }
+    const v = this.o.guard.admit(env);
+    if (!v.ok) {
+      this.reject({ reason: v.reason, from, at, bytes: bytes.length, sender: env.sender, detail: `session ${env.session} seq ${env.seq} sent ${env.sentAt}` });
+      return;
+    }
+    this.counters.received++;
+    this.counters.bytesReceived += bytes.length;
+    this.counters.lastReceivedAt = at;
+    const m: ReceivedMessage = { link: this.o.name, envelope: env, message: r.message, receivedAt: at };
+    for (const cb of this.messageListeners) cb(m);
+  }
+
+  private reject(e: Omit<RejectEvent, 'link'>): void {
+    this.counters.rejected[e.reason]++;
+    const ev: RejectEvent = { link: this.o.name, ...e };
+    for (const cb of this.rejectListeners) cb(ev);
+  }
+}

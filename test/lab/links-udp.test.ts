@@ -1,0 +1,56 @@
+// Lab tests of the udp private link (pair-udp: the private network routed a - r2 - b, an authenticated UDP tunnel
+// between the daemons): a takeover over the tunnel, and forged or garbage datagrams dropped and counted while the
+// link stays up. Root needed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { requireRoot } from '../helpers.js';
+import { labUp } from '../../src/lab/lab.js';
+import { defaultTopology } from '../../src/lab/topology.js';
+import { startCluster, type Cluster } from '../../src/lab/cluster.js';
+import type { DaemonStatus } from '../../src/daemon/daemon.js';
+
+const tail = (path: string): string => { try { return readFileSync(path, 'utf8').split('\n').slice(-30).join('\n'); } catch { return '(no log)'; } };
+const udpStats = (s: DaemonStatus) => (s.links[0]!.stats as { udp: { dropped: Record<string, number>; rxPackets: number } }).udp;
+
+// Sends datagrams from a's namespace to b's tunnel socket: garbage, a data header with a bad tag, a short one.
+const FORGE = `
+const s = require('node:dgram').createSocket('udp4');
+const d = [Buffer.from('hello'), Buffer.concat([Buffer.from([1]), Buffer.alloc(60, 7)]), Buffer.from([1, 2, 3]), Buffer.concat([Buffer.from([2]), Buffer.from('HNT not a message')])];
+let n = 0; for (const x of d) s.send(x, 7432, '192.168.100.6', () => { if (++n === d.length) s.close(); });
+`;
+
+test('udp link: takeover through the routed tunnel; forged datagrams are dropped and counted', { timeout: 120_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const lab = await labUp(defaultTopology('pair-udp'), { name: 'sudp', replace: true });
+  let cluster: Cluster | undefined;
+  try {
+    cluster = await startCluster(lab);
+    const c = cluster;
+    await c.waitFor('a', (s) => s.links[0]!.alive, { what: 'the udp link alive' });
+    assert.match((await lab.exec('a', ['ip', '-o', 'addr', 'show', 'udp0'], { check: true })).stdout, /inet 192\.168\.102\.1 peer 192\.168\.102\.2\/32/);
+    assert.match((await lab.exec('a', ['ip', '-o', 'link', 'show', 'udp0'], { check: true })).stdout, /mtu 1420 /);
+
+    await lab.fail('a:eth0', 'carrier');
+    await c.waitFor('a', (s) => s.claims.some((x) => x.acked), { what: 'takeover over the udp link' });
+    assert.equal(await lab.probe('c', '10.0.0.11', { timeoutMs: 3000 }), true, 'c reaches a through b and the tunnel');
+
+    const before = udpStats(await c.status('b')).dropped;
+    await lab.exec('a', [process.execPath, '-e', FORGE], { check: true, timeoutMs: 10_000 });
+    const after = await c.waitFor('b', (s) => udpStats(s).dropped['bad-tag']! > before['bad-tag']! && udpStats(s).dropped['bad-type']! > before['bad-type']!, { what: 'forged datagrams counted' });
+    const d = udpStats(after).dropped;
+    assert.ok(d.truncated! > before.truncated!, JSON.stringify(d));
+    assert.equal(after.rejected['bad-version'], 1, `the control-typed garbage was rejected by the control codec: ${JSON.stringify(after.rejected)}`);
+    assert.ok(after.links[0]!.alive, 'the link stays up');
+    assert.equal(await lab.probe('c', '10.0.0.11', { timeoutMs: 3000 }), true, 'still served');
+
+    await lab.heal('a:eth0');
+    await c.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { what: 'failback' });
+  } catch (err) {
+    if (cluster) for (const n of cluster.servers) t.diagnostic(`${n} log:\n${tail(cluster.logPath(n))}`);
+    throw err;
+  } finally {
+    await cluster?.stop();
+    await lab.down();
+  }
+});
