@@ -413,6 +413,7 @@ export class HanetNode {
   private setPlacement(p: CorePublic, prev: Placement, next: Placement): void {
     if (samePlacement(prev, next)) return;
     this.placement.set(p.iface, next);
+    if (prev.kind === 'own' && next.kind !== 'own') this.effects.push({ kind: 'flush-neighbors', iface: p.iface });
     const addresses = p.addresses.map((a) => a.address);
     switch (next.kind) {
       case 'own':

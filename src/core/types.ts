@@ -125,4 +125,6 @@ export type CoreEffect =
   | { kind: 'send'; link: string; msg: PeerMessage }
   | { kind: 'kernel'; desired: DesiredKernelState }
   | { kind: 'announce'; iface: string; addresses: string[]; count: number; intervalMs: number }
+  /** Traffic just moved away from `iface`: drop its dynamic neighbour entries (packets queued there stall TCP). */
+  | { kind: 'flush-neighbors'; iface: string }
   | { kind: 'event'; event: CoreLogEvent };

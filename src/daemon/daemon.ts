@@ -10,6 +10,8 @@ import { HANET_VERSION } from '../version.js';
 export interface DaemonKernel {
   getLink(name: string): Promise<LinkState | undefined>;
   reconcile(desired: DesiredKernelState): Promise<KernelOp[]>;
+  /** Deletes the dynamic neighbour entries of an interface traffic just moved away from; returns how many. */
+  flushNeighbors(ifname: string): Promise<number>;
   /** Routes and proxy entries marked as hanet's that are in the kernel now (from an earlier run). */
   leftovers(): Promise<{ routes: RouteSpec[]; proxies: ProxySpec[] }>;
   close(): void;
@@ -238,16 +240,27 @@ export class Daemon {
    */
   private run(effects: CoreEffect[]): void {
     const announces: Array<Extract<CoreEffect, { kind: 'announce' }>> = [];
+    const flushes: string[] = [];
     let kernel = false;
     for (const e of effects) {
       if (e.kind === 'send') {
         try { this.links.get(e.link)?.send(this.withEcho(e.link, e.msg)); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
       } else if (e.kind === 'kernel') { this.desired = e.desired; kernel = true; }
       else if (e.kind === 'announce') announces.push(e);
+      else if (e.kind === 'flush-neighbors') flushes.push(e.iface);
     }
-    if (kernel || announces.length) {
+    if (kernel || announces.length || flushes.length) {
       const done = kernel ? this.requestReconcile() : (this.reconciling ?? Promise.resolve());
-      if (announces.length) void done.then(() => { for (const a of announces) this.announce(a); });
+      void done.then(() => {
+        for (const a of announces) this.announce(a);
+        // After the routes moved: nothing new is queued on the old interface any more.
+        for (const iface of flushes) {
+          this.ports.kernel.flushNeighbors(iface).then(
+            (n) => { if (n) this.ports.log.debug({ iface, entries: n }, 'neighbour entries flushed'); },
+            (err: unknown) => this.ports.log.warn({ iface, err: String(err) }, 'neighbour flush failed'),
+          );
+        }
+      });
     }
     for (const e of effects) if (e.kind === 'event') this.record(e.event);
   }

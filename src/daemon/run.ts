@@ -31,6 +31,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
     kernel: {
       getLink: (n) => kernel.getLink(n),
       reconcile: (d) => kernel.reconcile(d),
+      flushNeighbors: (n) => kernel.flushNeighbors(n),
       leftovers: () => kernel.leftovers(),
       close: () => kernel.close(),
     },

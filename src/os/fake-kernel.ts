@@ -76,6 +76,15 @@ export class FakeKernel implements KernelPort {
     return { routes: [...this.routes.values()], proxies: [...this.proxies.values()], addresses: [...this.addresses.values()].filter((a) => a.hanet).map(stripHanet) };
   }
 
+  /** Interfaces whose neighbour entries were flushed, in order (the fake holds no neighbour table). */
+  readonly neighborFlushes: string[] = [];
+
+  async flushNeighbors(ifname: string): Promise<number> {
+    this.check();
+    this.neighborFlushes.push(ifname);
+    return 0;
+  }
+
   async cleanupAll(): Promise<KernelOp[]> {
     this.check();
     return this.execute(planCleanupOps({

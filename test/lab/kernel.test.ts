@@ -184,6 +184,27 @@ test('kernel errors carry errno and the extended ack; other ops still apply', as
   assert.deepEqual(texts((await agent!.call<ReconcileResult>('reconcile', { desired: release })).ops), ['ip route del 10.61.0.0/16 via 192.168.100.2 dev eth1 proto hanet']);
 });
 
+test('flushNeighbors drops dynamic neighbour entries of one interface, keeps permanent and proxy ones', async (t) => {
+  if (!requireRoot(t)) return;
+  ipn(NS, 'neigh', 'replace', '10.0.0.201', 'lladdr', '02:00:00:00:02:01', 'dev', 'eth0', 'nud', 'stale');
+  ipn(NS, 'neigh', 'replace', '10.0.0.202', 'lladdr', '02:00:00:00:02:02', 'dev', 'eth0', 'nud', 'permanent');
+  ipn(NS, 'neigh', 'replace', 'proxy', '10.0.0.203', 'dev', 'eth0');
+  ipn(NS, 'neigh', 'replace', '192.168.100.9', 'lladdr', '02:00:00:00:02:09', 'dev', 'eth1', 'nud', 'stale');
+  try {
+    const n = await agent!.call<number>('flushNeighbors', { name: 'eth0' });
+    assert.ok(n >= 1, `deleted ${n}`);
+    const eth0 = ipn(NS, 'neigh', 'show', 'dev', 'eth0');
+    assert.doesNotMatch(eth0, /10\.0\.0\.201/);
+    assert.match(eth0, /10\.0\.0\.202 .*PERMANENT/);
+    assert.match(ipn(NS, 'neigh', 'show', 'proxy'), /10\.0\.0\.203/);
+    assert.match(ipn(NS, 'neigh', 'show', 'dev', 'eth1'), /192\.168\.100\.9/, 'other interfaces untouched');
+  } finally {
+    ipn(NS, 'neigh', 'del', '10.0.0.202', 'dev', 'eth0');
+    ipn(NS, 'neigh', 'del', 'proxy', '10.0.0.203', 'dev', 'eth0');
+    ipn(NS, 'neigh', 'del', '192.168.100.9', 'dev', 'eth1');
+  }
+});
+
 test('concurrent reconciles are serialised', async (t) => {
   if (!requireRoot(t)) return;
   const [x, y] = await agent!.call<[KernelOp[], KernelOp[]]>('reconcileBoth', { first: takeover, second: release });

@@ -124,6 +124,7 @@ async function serve(): Promise<void> {
     },
     cleanupAll: async () => kernel.cleanupAll(),
     leftovers: async () => kernel.leftovers(),
+    flushNeighbors: async (a) => kernel.flushNeighbors(a.name as string),
     /** Two reconciles started together: they must run one after the other. */
     reconcileBoth: async (a) => {
       type D = Parameters<typeof kernel.reconcile>[0];

@@ -43,6 +43,8 @@ test('carrier failure of a: b takes over within one poll step, routes both ways,
   assert.deepEqual(ann[0], { at: t0 + 5, iface: 'eth0', addresses: ['10.0.0.11'] });
   assert.ok(types(sim, 'a').includes('takeover-acked'));
   assert.ok(types(sim, 'b').includes('help-start'));
+  assert.deepEqual(sim.node('a').flushes, ['eth0'], 'neighbour entries of the failed port are dropped once');
+  assert.deepEqual(sim.node('b').flushes, []);
 });
 
 test('silent failure is found by ARP probes after arp_interval x arp_misses', () => {

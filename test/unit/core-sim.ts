@@ -13,6 +13,7 @@ export interface SimNode {
   alive: boolean;
   desired?: DesiredKernelState;
   announces: Array<{ at: number; iface: string; addresses: string[] }>;
+  flushes: string[];
   events: CoreLogEvent[];
   sent: Array<{ at: number; link: string; msg: PeerMessage }>;
   ports: Map<string, PortWorld>;
@@ -48,7 +49,7 @@ export class Sim {
     const old = this.nodes.get(cfg.node);
     const n: SimNode = {
       name: cfg.node, cfg, core: new HanetNode(cfg, `s${this.nodes.size}${this.now}`), alive: true,
-      announces: [], events: [], sent: [],
+      announces: [], events: [], sent: [], flushes: [],
       ports: old?.ports ?? new Map(cfg.publics.map((p) => [p.iface, { up: true, lowerUp: true, reachesGateway: true }])),
     };
     this.nodes.set(cfg.node, n);
@@ -85,6 +86,7 @@ export class Sim {
       switch (e.kind) {
         case 'kernel': n.desired = e.desired; break;
         case 'announce': n.announces.push({ at: this.now, iface: e.iface, addresses: e.addresses }); break;
+        case 'flush-neighbors': n.flushes.push(e.iface); break;
         case 'event': n.events.push(e.event); break;
         case 'send': {
           n.sent.push({ at: this.now, link: e.link, msg: e.msg });

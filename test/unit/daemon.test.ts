@@ -79,6 +79,7 @@ test('daemon: carrier loss on a -> b holds the route and proxy entry before its 
   assert.equal(garps.length, 3, 'garp_count repeats');
   assert.ok(garps.every((g) => g.proxiesAtSend.includes('10.0.0.11')), 'announced only once the proxy entry was in the kernel');
   assert.deepEqual(garps.map((g) => g.at - garps[0]!.at), [0, 50, 100], 'garp_interval_ms apart');
+  assert.deepEqual(kernels.a.neighborFlushes, ['eth0'], 'the failed port\'s neighbour entries are flushed after the routes moved');
   const st = daemons.a.status();
   assert.equal(st.claims[0]?.helper, 'b');
   assert.ok(st.events.some((e) => e.type === 'takeover-acked'));

@@ -18,6 +18,7 @@ import { NetlinkError, NetlinkSocket } from './netlink.js';
 export { HANET_RTPROT } from '../../core/kernel-plan.js';
 export type { KernelPort, KernelOp, LinkState, DesiredKernelState, AddrSpec, RouteSpec, ProxySpec, SysctlSpec } from '../../core/kernel-types.js';
 
+const NUD_NOARP = 0x40;
 const ENODEV = 19, EEXIST = 17, ESRCH = 3, ENOENT = 2, EADDRNOTAVAIL = 99, EINVAL = 22, EOPNOTSUPP = 95;
 
 /** Thrown by reconcile() when some ops failed; the others were still applied (listed in `applied`). */
@@ -161,6 +162,35 @@ export class LinuxKernel implements KernelPort {
       }
     }
     return out;
+  }
+
+  /**
+   * Deletes the dynamic neighbour entries of an interface hanet just moved traffic away from. Why: packets a socket
+   * sent there between the carrier loss and the route change wait in an INCOMPLETE entry's queue for a link that
+   * is gone, and TCP small queues then hold back every later segment of that socket, even on the new route, until
+   * the entry resolves or fails (up to 3 s). Measured in the lab: 2 of ~40 takeovers stalled 0.3-0.75 s on this.
+   * Permanent, NOARP and proxy entries are kept. Returns how many entries were deleted.
+   */
+  async flushNeighbors(ifname: string): Promise<number> {
+    const link = await this.getLink(ifname);
+    if (!link) return 0;
+    let deleted = 0;
+    for (const family of [4, 6] as Family[]) {
+      const replies = await this.sock().dump(RTM_GETNEIGH,
+        // Strict dump checking refuses an ifindex in the header: dump all and filter here.
+        encodeNeigh({ family: familyToAf(family), ifindex: 0, state: 0, flags: 0, type: 0 }), { what: `dump IPv${family} neighbours of ${ifname}` });
+      for (const r of replies) {
+        if (r.kind !== 'neigh' || r.msg.ifindex !== link.index || r.msg.dst === undefined) continue;
+        if ((r.msg.flags & NTF_PROXY) !== 0 || (r.msg.state & (NUD_PERMANENT | NUD_NOARP)) !== 0) continue;
+        try {
+          await this.sock().request(RTM_DELNEIGH, 0, encodeNeigh({ family: r.msg.family, ifindex: link.index, state: 0, flags: 0, type: 0, dst: r.msg.dst }), { what: `delete neighbour ${r.msg.dst} dev ${ifname}` });
+          deleted++;
+        } catch (e) {
+          if (!(e instanceof NetlinkError && (e.errno === ENOENT || e.errno === ESRCH))) throw e;
+        }
+      }
+    }
+    return deleted;
   }
 
   private readSysctls(paths: string[]): SysctlSpec[] {
