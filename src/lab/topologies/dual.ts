@@ -1,39 +1,11 @@
 // Embedded topology `dual`: like `pair`, but server a has a second public port eth2 (10.0.0.21/24) on the same switch.
+import { CLIENT, ROUTER_AND_SWITCH, server } from './parts.js';
+
 export const DUAL_YAML = `
 name: dual
 description: like pair, but server a has a second public port eth2 on the same switch
 nodes:
-  c:
-    role: client
-    ports:
-      - { name: eth0, addresses: [10.9.0.2/24] }
-    routes:
-      - { to: default, via: 10.9.0.1 }
-  r:
-    role: router
-    ports:
-      - { name: eth0, addresses: [10.9.0.1/24] }
-      - { name: eth1, addresses: [10.0.0.1/24], switch: sw }
-    sysctls:
-      net.ipv4.ip_forward: 1
-  sw:
-    role: switch
-  a:
-    role: server
-    ports:
-      - { name: eth0, addresses: [10.0.0.11/24], switch: sw }
-      - { name: eth1, addresses: [192.168.100.1/30] }
-      - { name: eth2, addresses: [10.0.0.21/24], switch: sw }
-    routes:
-      - { to: default, via: 10.0.0.1 }
-  b:
-    role: server
-    ports:
-      - { name: eth0, addresses: [10.0.0.12/24], switch: sw }
-      - { name: eth1, addresses: [192.168.100.2/30] }
-    routes:
-      - { to: default, via: 10.0.0.1 }
-links:
+${CLIENT}${ROUTER_AND_SWITCH}${server('a', '10.0.0.11', ['{ name: eth1, addresses: [192.168.100.1/30] }', '{ name: eth2, addresses: [10.0.0.21/24], switch: sw }'])}${server('b', '10.0.0.12', ['{ name: eth1, addresses: [192.168.100.2/30] }'])}links:
   - { ends: [c:eth0, r:eth0] }
   - { ends: [a:eth1, b:eth1] }
 `;
