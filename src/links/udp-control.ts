@@ -10,8 +10,9 @@
 // message replayed from one link onto another is still refused.
 import { createSocket, type Socket } from 'node:dgram';
 import { HanetError } from '../errors.js';
-import { decodeControl, REJECT_REASONS, type ControlKey, type ControlMessage, type RejectReason, type ControlSender } from '../proto/control.js';
+import type { ControlKey, ControlMessage, ControlSender } from '../proto/control.js';
 import type { ReplayGuard } from '../proto/replay.js';
+import { ControlChannel } from './control-rx.js';
 import type { LinkStats, PrivateLink, ReceivedMessage, RejectEvent } from './types.js';
 
 export interface UdpControlLinkOptions {
@@ -34,7 +35,6 @@ export interface UdpControlLinkOptions {
   signal?: AbortSignal;
 }
 
-type Listener<T> = (v: T) => void;
 
 export class UdpControlLink implements PrivateLink {
   readonly kind = 'ethernet' as const;
@@ -43,14 +43,10 @@ export class UdpControlLink implements PrivateLink {
   readonly localAddress: string;
   readonly peerAddress: string;
   readonly peerPort: number;
-  private readonly key: ControlKey;
   private readonly sender: ControlSender;
-  private readonly guard: ReplayGuard;
-  private readonly now: () => number;
   private readonly socket: Socket;
-  private readonly messageListeners = new Set<Listener<ReceivedMessage>>();
-  private readonly rejectListeners = new Set<Listener<RejectEvent>>();
-  private readonly counters: LinkStats;
+  /** The receive pipeline and counters, shared with the links that frame control messages themselves. */
+  private readonly channel: ControlChannel;
   private closed: Promise<void> | undefined;
   private readonly onAbort = (): void => { void this.close(); };
 
@@ -67,18 +63,12 @@ export class UdpControlLink implements PrivateLink {
     this.localAddress = opts.localAddress;
     this.peerAddress = opts.peerAddress;
     this.peerPort = opts.peerPort ?? opts.port ?? 7431;
-    this.key = opts.key;
     this.sender = opts.sender;
-    this.guard = opts.guard;
-    this.now = opts.now ?? Date.now;
-    this.counters = {
-      sent: 0, sendErrors: 0, bytesSent: 0, received: 0, bytesReceived: 0,
-      rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>,
-    };
+    this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, node: opts.sender.node, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
     this.socket = createSocket({ type: 'udp4', reuseAddr: true });
     this.socket.on('message', (buf, rinfo) => this.receive(buf, `${rinfo.address}:${rinfo.port}`));
     // After bind, socket errors (e.g. ICMP-triggered) must not crash the daemon; the link stays usable.
-    this.socket.on('error', (err) => { this.counters.lastSendError = err.message; });
+    this.socket.on('error', (err) => { this.channel.counters.lastSendError = err.message; });
   }
 
   /** The bound local port (useful with port 0). */
@@ -121,33 +111,25 @@ export class UdpControlLink implements PrivateLink {
   send(msg: ControlMessage): void {
     const { bytes } = this.sender.encode(this.peer, msg); // throws on an invalid message: a bug, not a transport error
     if (this.closed) {
-      this.counters.sendErrors++;
-      this.counters.lastSendError = 'link closed';
+      this.channel.sendFailed('link closed');
       return;
     }
     this.socket.send(bytes, this.peerPort, this.peerAddress, (err) => {
-      if (err) {
-        this.counters.sendErrors++;
-        this.counters.lastSendError = err.message;
-      } else {
-        this.counters.sent++;
-        this.counters.bytesSent += bytes.length;
-      }
+      if (err) this.channel.sendFailed(err.message);
+      else this.channel.sent(bytes.length);
     });
   }
 
   onMessage(cb: (m: ReceivedMessage) => void): () => void {
-    this.messageListeners.add(cb);
-    return () => { this.messageListeners.delete(cb); };
+    return this.channel.onMessage(cb);
   }
 
   onReject(cb: (r: RejectEvent) => void): () => void {
-    this.rejectListeners.add(cb);
-    return () => { this.rejectListeners.delete(cb); };
+    return this.channel.onReject(cb);
   }
 
   stats(): LinkStats {
-    return { ...this.counters, rejected: { ...this.counters.rejected } };
+    return this.channel.stats();
   }
 
   close(): Promise<void> {
@@ -166,32 +148,6 @@ export class UdpControlLink implements PrivateLink {
 
   /** Handles one datagram (public for tests that feed bytes without a socket). */
   receive(bytes: Buffer, from: string): void {
-    const at = this.now();
-    const r = decodeControl(this.key, bytes, { recipient: this.sender.node });
-    if (!r.ok) {
-      this.reject({ reason: r.reason, from, at, bytes: bytes.length, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
-      return;
-    }
-    const env = r.envelope;
-    if (env.sender !== this.peer) {
-      this.reject({ reason: 'unexpected-sender', from, at, bytes: bytes.length, sender: env.sender, detail: `expected ${this.peer}` });
-      return;
-    }
-    const v = this.guard.admit(env);
-    if (!v.ok) {
-      this.reject({ reason: v.reason, from, at, bytes: bytes.length, sender: env.sender, detail: `session ${env.session} seq ${env.seq} sent ${env.sentAt}` });
-      return;
-    }
-    this.counters.received++;
-    this.counters.bytesReceived += bytes.length;
-    this.counters.lastReceivedAt = at;
-    const m: ReceivedMessage = { link: this.name, envelope: env, message: r.message, receivedAt: at };
-    for (const cb of this.messageListeners) cb(m);
-  }
-
-  private reject(e: Omit<RejectEvent, 'link'>): void {
-    this.counters.rejected[e.reason]++;
-    const ev: RejectEvent = { link: this.name, ...e };
-    for (const cb of this.rejectListeners) cb(ev);
+    this.channel.receive(bytes, from);
   }
 }

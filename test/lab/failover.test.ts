@@ -5,31 +5,17 @@ import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { requireRoot, waitFor } from '../helpers.js';
-import { labUp, type LabHandle } from '../../src/lab/lab.js';
-import { defaultTopology } from '../../src/lab/topology.js';
-import { startCluster, type Cluster, type ClusterOptions } from '../../src/lab/cluster.js';
+import { waitFor } from '../helpers.js';
+import { withCluster as withLabCluster } from './with-cluster.js';
+import type { LabHandle } from '../../src/lab/lab.js';
+import type { Cluster, ClusterOptions } from '../../src/lab/cluster.js';
 import { startWorkload, type WorkloadReport } from '../../src/lab/workload/index.js';
 import { ControlSender, deriveControlKey } from '../../src/proto/control.js';
 import { parseKey } from '../../src/config/load.js';
 
-async function withCluster(t: TestContext, name: string, topo: string, fn: (lab: LabHandle, c: Cluster) => Promise<void>, opts: ClusterOptions = {}): Promise<void> {
-  if (!requireRoot(t)) return;
-  const lab = await labUp(defaultTopology(topo), { name, replace: true });
-  let cluster: Cluster | undefined;
-  try {
-    cluster = await startCluster(lab, opts);
-    await fn(lab, cluster);
-  } catch (err) {
-    if (cluster) for (const n of cluster.servers) t.diagnostic(`${n} log:\n${tail(cluster.logPath(n))}`);
-    throw err;
-  } finally {
-    await cluster?.stop();
-    await lab.down();
-  }
+async function withCluster(t: TestContext, name: string, topology: string, fn: (lab: LabHandle, c: Cluster) => Promise<void>, cluster: ClusterOptions = {}): Promise<void> {
+  await withLabCluster(t, { name, topology, cluster }, fn);
 }
-
-const tail = (path: string): string => { try { return readFileSync(path, 'utf8').split('\n').slice(-40).join('\n'); } catch { return '(no log)'; } };
 
 function assertNothingLost(r: WorkloadReport, what: string): void {
   const brief = JSON.stringify({ requests: r.requests, failed: r.failed, broken: r.broken_connections, lost: r.inflight_lost, stream: r.stream_verified, gap: r.max_gap_ms });

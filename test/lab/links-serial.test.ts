@@ -3,25 +3,15 @@
 // a silent RS232 cut) and plugged back: the link recovers by itself and the takeover resumes. Root needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { requireRoot } from '../helpers.js';
-import { labUp } from '../../src/lab/lab.js';
-import { defaultTopology } from '../../src/lab/topology.js';
-import { startCluster, type Cluster } from '../../src/lab/cluster.js';
+import { withCluster } from './with-cluster.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 
-const tail = (path: string): string => { try { return readFileSync(path, 'utf8').split('\n').slice(-30).join('\n'); } catch { return '(no log)'; } };
 const linkOf = (s: DaemonStatus) => s.links[0]!;
 const serialStats = (s: DaemonStatus) => (linkOf(s).stats as { serial: { opens: number; hangups: number; lineUp: boolean; rx: { frames: number; dropped: Record<string, number> } } }).serial;
 const served = (s: DaemonStatus) => s.claims.some((c) => c.acked);
 
 test('serial link: takeover over the line; unplugged and plugged back, the link recovers and the takeover resumes', { timeout: 120_000 }, async (t) => {
-  if (!requireRoot(t)) return;
-  const lab = await labUp(defaultTopology('pair-serial'), { name: 'sser', replace: true });
-  let cluster: Cluster | undefined;
-  try {
-    cluster = await startCluster(lab);
-    const c = cluster;
+  await withCluster(t, { name: 'sser', topology: 'pair-serial' }, async (lab, c) => {
     await c.waitFor('a', (s) => linkOf(s).alive, { what: 'the serial link alive' });
     const ip = await lab.exec('a', ['ip', '-o', 'addr', 'show', 'ser0'], { check: true });
     assert.match(ip.stdout, /inet 192\.168\.101\.1 peer 192\.168\.101\.2\/32/);
@@ -53,11 +43,5 @@ test('serial link: takeover over the line; unplugged and plugged back, the link 
 
     await lab.heal('a:eth0');
     await c.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { what: 'failback' });
-  } catch (err) {
-    if (cluster) for (const n of cluster.servers) t.diagnostic(`${n} log:\n${tail(cluster.logPath(n))}`);
-    throw err;
-  } finally {
-    await cluster?.stop();
-    await lab.down();
-  }
+  });
 });

@@ -3,14 +3,9 @@
 // link stays up. Root needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { requireRoot } from '../helpers.js';
-import { labUp } from '../../src/lab/lab.js';
-import { defaultTopology } from '../../src/lab/topology.js';
-import { startCluster, type Cluster } from '../../src/lab/cluster.js';
+import { withCluster } from './with-cluster.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 
-const tail = (path: string): string => { try { return readFileSync(path, 'utf8').split('\n').slice(-30).join('\n'); } catch { return '(no log)'; } };
 const udpStats = (s: DaemonStatus) => (s.links[0]!.stats as { udp: { dropped: Record<string, number>; rxPackets: number } }).udp;
 
 // Sends datagrams from a's namespace to b's tunnel socket: garbage, a data header with a bad tag, a short one.
@@ -21,12 +16,7 @@ let n = 0; for (const x of d) s.send(x, 7432, '192.168.100.6', () => { if (++n =
 `;
 
 test('udp link: takeover through the routed tunnel; forged datagrams are dropped and counted', { timeout: 120_000 }, async (t) => {
-  if (!requireRoot(t)) return;
-  const lab = await labUp(defaultTopology('pair-udp'), { name: 'sudp', replace: true });
-  let cluster: Cluster | undefined;
-  try {
-    cluster = await startCluster(lab);
-    const c = cluster;
+  await withCluster(t, { name: 'sudp', topology: 'pair-udp' }, async (lab, c) => {
     await c.waitFor('a', (s) => s.links[0]!.alive, { what: 'the udp link alive' });
     assert.match((await lab.exec('a', ['ip', '-o', 'addr', 'show', 'udp0'], { check: true })).stdout, /inet 192\.168\.102\.1 peer 192\.168\.102\.2\/32/);
     assert.match((await lab.exec('a', ['ip', '-o', 'link', 'show', 'udp0'], { check: true })).stdout, /mtu 1420 /);
@@ -46,11 +36,5 @@ test('udp link: takeover through the routed tunnel; forged datagrams are dropped
 
     await lab.heal('a:eth0');
     await c.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { what: 'failback' });
-  } catch (err) {
-    if (cluster) for (const n of cluster.servers) t.diagnostic(`${n} log:\n${tail(cluster.logPath(n))}`);
-    throw err;
-  } finally {
-    await cluster?.stop();
-    await lab.down();
-  }
+  });
 });

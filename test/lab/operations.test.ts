@@ -3,15 +3,14 @@
 // each step, and `hanet events` shows the steps with their times.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireRoot, waitFor } from '../helpers.js';
+import { waitFor } from '../helpers.js';
+import { withCluster } from './with-cluster.js';
 import { statusSchemaErrors } from '../status-schema.js';
-import { hanetArgv, labUp, type LabHandle } from '../../src/lab/lab.js';
-import { defaultTopology } from '../../src/lab/topology.js';
-import { startCluster, type Cluster } from '../../src/lab/cluster.js';
+import { hanetArgv, type LabHandle } from '../../src/lab/lab.js';
 
-const tail = (path: string): string => { try { return readFileSync(path, 'utf8').split('\n').slice(-40).join('\n'); } catch { return '(no log)'; } };
 const read = (path: string): string => { try { return readFileSync(path, 'utf8'); } catch { return ''; } };
 
 /** Scrapes a node's metrics endpoint from inside its namespace (it listens on the namespace's loopback). */
@@ -32,16 +31,12 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
 }
 
 test('a takeover as an operator sees it: status --json against its schema, metrics counted, hooks run, events listed', async (t) => {
-  if (!requireRoot(t)) return;
-  const lab = await labUp(defaultTopology('pair'), { name: 'oops', replace: true });
-  let cluster: Cluster | undefined;
-  const dir = join('/run/hanet-lab', lab.name, 'hooks');
-  mkdirSync(dir, { recursive: true });
+  // Outside the lab's working directory, which 'lab up --replace' empties.
+  const dir = mkdtempSync(join(tmpdir(), 'hanet-hooks-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const hook = join(dir, 'notify.sh');
   writeFileSync(hook, '#!/bin/sh\necho "$HANET_TIME $HANET_EVENT role=$HANET_ROLE peer=$HANET_PEER lan=$HANET_LAN addresses=$HANET_ADDRESSES arg=$1" >> "' + dir + '/$HANET_NODE.log"\n', { mode: 0o755 });
-  try {
-    cluster = await startCluster(lab, { common: { notify: { command: hook, timeout_ms: 5000 } } });
-    const c = cluster;
+  await withCluster(t, { name: 'oops', topology: 'pair', cluster: { common: { notify: { command: hook, timeout_ms: 5000 } } } }, async (lab, c) => {
     const hanet = (node: string, args: string[]) => lab.exec(node, [...hanetArgv(), ...args, '-s', c.socketPath(node)], { check: true });
 
     // At rest.
@@ -107,11 +102,5 @@ test('a takeover as an operator sees it: status --json against its schema, metri
     const lines = (await hanet('b', ['events'])).stdout;
     assert.match(lines, /help-start\s+owner=a/);
     assert.match(lines, /announced\s+iface=eth0 addresses=10\.0\.0\.11/);
-  } catch (err) {
-    if (cluster) for (const n of cluster.servers) t.diagnostic(`${n} log:\n${tail(cluster.logPath(n))}`);
-    throw err;
-  } finally {
-    await cluster?.stop();
-    await lab.down();
-  }
+  });
 });
