@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { HanetError } from '../errors.js';
 import { inPrefix, type Cidr } from '../core/ip.js';
+import type { HeartbeatSettings, TakeoverSettings } from '../core/types.js';
 import { EVENT_TYPES, type CoreEventType } from '../core/types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -51,13 +52,8 @@ export interface EthernetLinkConfig {
 }
 
 /** A serial line to a peer (RS232/USB serial): IP over a TUN device, framed on the line (src/links/serial.ts). */
-export interface SerialLinkConfig {
-  kind: 'serial';
-  name: string;
-  /** The TUN device hanet creates (default `hn<name>`). */
-  interface: string;
-  device: string;
-  baud: number;
+/** What every link carried through a TUN device (serial, udp) has: its point-to-point addresses, MTU and cost. */
+interface TunLinkFields {
   /** This node's TUN address (point-to-point) and optional prefix given with it. */
   address: string;
   addressPrefixLen?: number;
@@ -65,12 +61,21 @@ export interface SerialLinkConfig {
   peerAddress: string;
   mtu: number;
   cost: number;
+}
+
+export interface SerialLinkConfig extends TunLinkFields {
+  kind: 'serial';
+  name: string;
+  /** The TUN device hanet creates (default `hn<name>`). */
+  interface: string;
+  device: string;
+  baud: number;
   /** Heartbeats on this link (a slow line cannot carry the global 20 ms rate). */
   heartbeat: HeartbeatConfig;
 }
 
 /** A routed private network to a peer: IP over a TUN device in authenticated UDP (src/links/udp-tunnel.ts). */
-export interface UdpLinkConfig {
+export interface UdpLinkConfig extends TunLinkFields {
   kind: 'udp';
   name: string;
   interface: string;
@@ -78,28 +83,15 @@ export interface UdpLinkConfig {
   local: { address: string; port: number };
   /** The peer's underlay host (IPv4 or name) and port. */
   remote: { host: string; port: number };
-  address: string;
-  addressPrefixLen?: number;
-  peer: string;
-  peerAddress: string;
-  mtu: number;
-  cost: number;
 }
 
 /** One private link to a peer: a discriminated union on `kind`. */
 export type PrivateLinkConfig = EthernetLinkConfig | SerialLinkConfig | UdpLinkConfig;
 export type PrivateLinkKind = PrivateLinkConfig['kind'];
 
-export interface HeartbeatConfig { intervalMs: number; timeoutMs: number }
-
-export interface TakeoverConfig {
-  leaseMs: number;
-  failbackHoldMs: number;
-  garpCount: number;
-  garpIntervalMs: number;
-  releaseLingerMs: number;
-  canHelp: boolean;
-}
+/** The core's own settings types: the config sections are exactly what the core consumes. */
+export type HeartbeatConfig = HeartbeatSettings;
+export type TakeoverConfig = TakeoverSettings;
 
 /** The Prometheus metrics endpoint (GET /metrics). */
 export interface MetricsConfig {

@@ -25,19 +25,25 @@ export interface CorePrivate {
   heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 
+/** Heartbeat timing of the private links (the configuration's `heartbeat`, or a slow link's own). */
+export interface HeartbeatSettings { intervalMs: number; timeoutMs: number }
+
+/** Takeover timing and role (the configuration's `takeover` section, used as it is). */
+export interface TakeoverSettings {
+  leaseMs: number;
+  failbackHoldMs: number;
+  garpCount: number;
+  garpIntervalMs: number;
+  releaseLingerMs: number;
+  canHelp: boolean;
+}
+
 export interface CoreConfig {
   node: string;
   publics: CorePublic[];
   privates: CorePrivate[];
-  heartbeat: { intervalMs: number; timeoutMs: number };
-  takeover: {
-    leaseMs: number;
-    failbackHoldMs: number;
-    garpCount: number;
-    garpIntervalMs: number;
-    releaseLingerMs: number;
-    canHelp: boolean;
-  };
+  heartbeat: HeartbeatSettings;
+  takeover: TakeoverSettings;
 }
 
 /** Addresses an owner asks one helper to hold: renewed by every heartbeat to that helper. */
