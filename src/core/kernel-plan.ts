@@ -1,6 +1,6 @@
 // Pure planner of the kernel applier: planKernelOps(actual, desired) -> ordered KernelOp[] (no I/O),
 // plus keys/normalisation shared with the executor and the fake, and `ip`-style text for logs and tests.
-import { canonicalIp } from '../proto/inet.js';
+import { canonicalIp } from './ip.js';
 import type { ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelOp, ProxySpec, RouteSpec, SysctlSpec } from './kernel-types.js';
 
 /** rtm_protocol / IFA_PROTO / NDA_PROTOCOL value marking what hanet installed. 0x4e (78) is unused in
@@ -13,7 +13,7 @@ export const defaultMetric = (f: Family): number => (f === 4 ? 0 : 1024);
 
 // Address text normalisation: canonical form (IPv6 lower-case, longest zero run compressed), so
 // '2001:DB8::0:1' and '2001:db8::1' are one address. Unparsable text is kept as given.
-const canon = (family: Family, s: string): string => canonicalIp(family, s.trim()) ?? s.trim();
+const canon = (family: Family, s: string): string => canonicalIp(s.trim(), family) ?? s.trim();
 
 export function normAddr(a: AddrSpec): AddrSpec {
   return { family: a.family, ifname: a.ifname, address: canon(a.family, a.address), prefixLen: a.prefixLen };

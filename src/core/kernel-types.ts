@@ -1,7 +1,9 @@
 // Shared, I/O-free types of the kernel port: the desired kernel state the core computes, the ops the
 // applier performs, and the KernelPort interface (implemented by src/os/linux/kernel.ts and src/os/fake-kernel.ts).
 
-export type Family = 4 | 6;
+import type { Family } from './ip.js';
+
+export type { Family };
 
 export interface LinkState { index: number; name: string; up: boolean; lowerUp: boolean; carrier: boolean; mac: string; mtu: number }
 export interface AddrSpec { family: Family; ifname: string; address: string; prefixLen: number }

@@ -1,6 +1,7 @@
 // Pure codec for Ethernet/IPv4 ARP (RFC 826): the 28-byte ARP packet (what an AF_PACKET SOCK_DGRAM socket
 // carries) and whole Ethernet frames; builders for gratuitous ARP, probes and replies. Never throws on input bytes.
-import { formatIPv4, formatMac, parseIPv4, parseMac } from './inet.js';
+import { formatIp, ipBytes } from '../core/ip.js';
+import { formatMac, parseMac } from './inet.js';
 
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
@@ -38,9 +39,9 @@ export function decodeArp(b: Uint8Array): ArpDecoded<ArpPacket> {
     value: {
       op,
       senderMac: formatMac(b.subarray(8, 14)),
-      senderIp: formatIPv4(b.subarray(14, 18)),
+      senderIp: formatIp(b.subarray(14, 18))!,
       targetMac: formatMac(b.subarray(18, 24)),
-      targetIp: formatIPv4(b.subarray(24, 28)),
+      targetIp: formatIp(b.subarray(24, 28))!,
     },
   };
 }
@@ -102,7 +103,7 @@ function mac(s: string): Uint8Array {
   return b;
 }
 function ip(s: string): Uint8Array {
-  const b = parseIPv4(s);
+  const b = ipBytes(4, s);
   if (!b) throw new RangeError(`invalid IPv4 address '${s}'`);
   return b;
 }

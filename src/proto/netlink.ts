@@ -3,7 +3,8 @@
 //
 // Netlink integers are in host byte order; every Linux target hanet runs on is little-endian, but we
 // detect it once rather than assume. Addresses inside attributes are in network order (raw bytes).
-import { AF_INET, AF_INET6, formatIp, formatMac, parseIp, parseMac } from './inet.js';
+import { formatIp, ipBytes } from '../core/ip.js';
+import { AF_INET, AF_INET6, formatMac, parseMac } from './inet.js';
 
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -235,7 +236,7 @@ const attrAddr = (a: NlAttr, family: number, what: string): Decoded<string> => {
 };
 
 function addrBytes(family: number, s: string, what: string): Uint8Array {
-  const b = family === AF_INET ? parseIp(4, s) : family === AF_INET6 ? parseIp(6, s) : undefined;
+  const b = family === AF_INET ? ipBytes(4, s) : family === AF_INET6 ? ipBytes(6, s) : undefined;
   if (!b) throw new RangeError(`${what}: '${s}' is not an address of family ${family}`);
   return b;
 }

@@ -7,7 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { HanetError } from '../../errors.js';
 import { ARP_LEN, ARP_REPLY, BROADCAST_MAC, arpProbe, decodeArp, encodeArp, gratuitousArp } from '../../proto/arp.js';
-import { formatMac, parseIPv4, parseMac } from '../../proto/inet.js';
+import { isIp } from '../../core/ip.js';
+import { formatMac, parseMac } from '../../proto/inet.js';
 import { AF_PACKET, ETH_P_ARP, SOCK_DGRAM, htons, isNativeError, native, sockaddrLl, type NativePoller } from './native.js';
 
 export interface ArpReplyEvent { senderIp: string; senderMac: string; atMs: number }
@@ -76,12 +77,12 @@ class PacketArpSocket implements ArpSocket {
   }
 
   sendGratuitous(ip: string): void {
-    if (!parseIPv4(ip)) throw new HanetError('HANET_ERR_SOCKET', `gratuitous ARP: '${ip}' is not an IPv4 address`);
+    if (!isIp(ip, 4)) throw new HanetError('HANET_ERR_SOCKET', `gratuitous ARP: '${ip}' is not an IPv4 address`);
     this.send(encodeArp(gratuitousArp(ip, this.mac())), `gratuitous ARP for ${ip}`);
   }
 
   sendProbe(targetIp: string): void {
-    if (!parseIPv4(targetIp)) throw new HanetError('HANET_ERR_SOCKET', `ARP probe: '${targetIp}' is not an IPv4 address`);
+    if (!isIp(targetIp, 4)) throw new HanetError('HANET_ERR_SOCKET', `ARP probe: '${targetIp}' is not an IPv4 address`);
     this.send(encodeArp(arpProbe(targetIp, this.mac())), `ARP probe for ${targetIp}`);
   }
 
