@@ -1,5 +1,5 @@
 // Shared, I/O-free types of the kernel port: the desired kernel state the core computes, the ops the
-// applier performs, and the KernelPort interface (implemented by src/os/linux/kernel.ts and src/os/fake-kernel.ts).
+// applier performs, and the KernelPort interface (implemented by src/os/linux/kernel.ts, and by a fake in the tests).
 
 import type { Family } from './ip.js';
 
@@ -50,12 +50,21 @@ export type KernelOp =
 
 export type KernelOpKind = KernelOp['op'];
 
+/** What the routes and proxy entries marked as hanet's in the kernel are (an earlier run's, found at start). */
+export interface KernelLeftovers { routes: RouteSpec[]; proxies: ProxySpec[]; addresses: AddrSpec[] }
+
+/** The daemon's one port to the kernel (src/os/linux/kernel.ts; the tests' fake in test/). */
 export interface KernelPort {
-  /** fresh RTM_GETLINK (carrier read is immediate); undefined if the interface does not exist */
+  /**
+   * A fresh RTM_GETLINK (the carrier read is immediate); undefined if the interface does not exist. Throws on any
+   * other failure (a timeout, ENOBUFS): the caller reports that as a failed read, never as a missing interface.
+   */
   getLink(name: string): Promise<LinkState | undefined>;
-  /** idempotent; returns what it changed (empty when the kernel already matched) */
+  /** Idempotent; returns what it changed (empty when the kernel already matched). Throws if an op failed. */
   reconcile(desired: DesiredKernelState): Promise<KernelOp[]>;
-  /** RTNLGRP_LINK notifications (may be up to ~1 s late for carrier-down; poll getLink for that). Returns unsubscribe. */
-  onLinkChange(cb: (l: LinkState) => void): () => void;
+  /** Deletes the dynamic neighbour entries of an interface traffic just moved away from; returns how many. */
+  flushNeighbors(ifname: string): Promise<number>;
+  /** Routes, proxy entries and addresses marked as hanet's that are in the kernel now (from an earlier run). */
+  leftovers(): Promise<KernelLeftovers>;
   close(): void;
 }

@@ -1,5 +1,8 @@
 // Types of the pure core: its configuration view, the observations it takes, and the effects it returns as data.
 import type { DesiredKernelState, ProxySpec, RouteSpec } from './kernel-types.js';
+import type { PeerMessage } from './messages.js';
+
+export type { Claim, HeartbeatEcho, PeerMessage } from './messages.js';
 
 export interface CorePublic {
   iface: string;
@@ -12,9 +15,12 @@ export interface CorePublic {
   arpMisses: number;
 }
 
+/** The kinds of private link: a kernel-forwarded Ethernet port, a serial line, or a routed network (udp tunnel). */
+export type PrivateLinkKind = 'ethernet' | 'serial' | 'udp';
+
 export interface CorePrivate {
   name: string;
-  kind: string;
+  kind: PrivateLinkKind;
   /** The kernel interface packets to the peer leave by (the veth/USB-net port, or the TUN of a serial/udp link). */
   iface: string;
   peer: string;
@@ -45,29 +51,6 @@ export interface CoreConfig {
   heartbeat: HeartbeatSettings;
   takeover: TakeoverSettings;
 }
-
-/** Addresses an owner asks one helper to hold: renewed by every heartbeat to that helper. */
-export interface Claim {
-  claimId: string;
-  lan: string;
-  addresses: string[];
-  ownerLinkAddress: string;
-  leaseMs: number;
-}
-
-/**
- * Echo of the peer's last heartbeat, for the heartbeat round-trip time (filled in and read by the daemon, which sees
- * the envelopes; the core ignores it): `seq` and `at` are that message's envelope sequence number and send time (the
- * peer's own clock, ms since the epoch), `holdMs` how long the echoing node held it. RTT = now - at - holdMs.
- */
-export interface HeartbeatEcho { seq: number; at: number; holdMs?: number }
-
-export type PeerMessage =
-  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, { healthy: boolean }>; canHelp: boolean; helping: string[]; claims: Claim[]; echo?: HeartbeatEcho }
-  | ({ type: 'takeover' } & Claim)
-  | { type: 'takeover-ack'; claimId: string; ok: boolean; reason?: string }
-  | { type: 'release'; claimId: string }
-  | { type: 'release-ack'; claimId: string };
 
 export type CoreEvent =
   | { type: 'start'; at: number; leftovers?: { routes: RouteSpec[]; proxies: ProxySpec[] } }

@@ -1,31 +1,12 @@
 // The hanet daemon: feeds observations (carrier reads, ARP replies, peer messages, time) to the pure core and
 // carries out its effects (kernel reconcile, gratuitous ARP, peer messages). All I/O goes through injected ports.
 import type { ArpSocket } from '../os/linux/arp.js';
-import type { DesiredKernelState, KernelOp, LinkState, ProxySpec, RouteSpec } from '../core/kernel-types.js';
+import type { DesiredKernelState, KernelPort } from '../core/kernel-types.js';
+import type { LinkStats, PrivateLink } from '../links/types.js';
 import { HanetNode, type NodeStatus } from '../core/node.js';
 import { formatKernelOp } from '../core/kernel-plan.js';
 import type { CoreConfig, CoreEffect, CoreEvent, CoreEventType, CoreLogEvent, CorePrivate, PeerMessage } from '../core/types.js';
 import { HANET_VERSION } from '../version.js';
-
-export interface DaemonKernel {
-  getLink(name: string): Promise<LinkState | undefined>;
-  reconcile(desired: DesiredKernelState): Promise<KernelOp[]>;
-  /** Deletes the dynamic neighbour entries of an interface traffic just moved away from; returns how many. */
-  flushNeighbors(ifname: string): Promise<number>;
-  /** Routes and proxy entries marked as hanet's that are in the kernel now (from an earlier run). */
-  leftovers(): Promise<{ routes: RouteSpec[]; proxies: ProxySpec[] }>;
-  close(): void;
-}
-
-export interface PeerLink {
-  readonly name: string;
-  send(msg: PeerMessage): void;
-  /** `meta`: the message's envelope sequence number and send time (sender's clock, ms since the epoch), for the heartbeat RTT. */
-  onMessage(cb: (from: string, msg: PeerMessage, meta?: { seq: number; sentAt: number }) => void): void;
-  onReject(cb: (reason: string, detail?: string) => void): void;
-  stats(): Record<string, unknown>;
-  close(): void;
-}
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -37,9 +18,9 @@ export interface Logger {
 export interface DaemonPorts {
   /** Monotonic milliseconds. */
   now(): number;
-  kernel: DaemonKernel;
+  kernel: KernelPort;
   openArp(ifname: string): ArpSocket;
-  openLink(cfg: CorePrivate): Promise<PeerLink>;
+  openLink(cfg: CorePrivate): Promise<PrivateLink>;
   log: Logger;
   /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
   wallNow?(): number;
@@ -74,7 +55,7 @@ export interface DaemonStatus extends NodeStatus {
   rejected: Record<string, number>;
   /** How many events of each type were recorded since start (every one, also those rate-limited in the log). */
   eventCounts: Partial<Record<CoreEventType, number>>;
-  links: Array<NodeStatus['links'][number] & { rtt: LinkRtt; rejected: Record<string, number>; stats?: Record<string, unknown> }>;
+  links: Array<NodeStatus['links'][number] & { rtt: LinkRtt; rejected: Record<string, number>; stats?: LinkStats | undefined }>;
   events: CoreLogEvent[];
 }
 
@@ -88,7 +69,7 @@ const EVENT_RING = 500;
 export class Daemon {
   private readonly core: HanetNode;
   private readonly arps = new Map<string, ArpSocket>();
-  private readonly links = new Map<string, PeerLink>();
+  private readonly links = new Map<string, PrivateLink>();
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -130,11 +111,12 @@ export class Daemon {
     }
     for (const l of cfg.privates) {
       const link = await ports.openLink(l);
-      link.onMessage((from, msg, meta) => {
-        if (msg.type === 'heartbeat' && from === l.peer) this.heartbeatRtt(l.name, msg, meta);
-        this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg });
+      link.onMessage((m) => {
+        const from = m.envelope.sender;
+        if (m.message.type === 'heartbeat' && from === l.peer) this.heartbeatRtt(l.name, m.message, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt });
+        this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg: m.message });
       });
-      link.onReject((reason, detail) => this.rejectedMessage(l.name, reason, detail));
+      link.onReject((r) => this.rejectedMessage(l.name, r.reason, r.detail ?? r.from));
       this.links.set(l.name, link);
     }
     const leftovers = await ports.kernel.leftovers();
@@ -380,7 +362,7 @@ export class Daemon {
       }
     }
     for (const a of this.arps.values()) a.close();
-    for (const l of this.links.values()) l.close();
+    await Promise.all([...this.links.values()].map((l) => l.close().catch(() => undefined)));
     this.ports.kernel.close();
   }
 }

@@ -3,15 +3,14 @@
 import { performance } from 'node:perf_hooks';
 import { loadConfig, loadKey } from '../config/load.js';
 import { HanetError } from '../errors.js';
-import type { CorePrivate, PeerMessage } from '../core/types.js';
+import type { CorePrivate } from '../core/types.js';
 import { openKernel } from '../os/linux/kernel.js';
 import { openArp } from '../os/linux/arp.js';
-import { ControlSender, deriveControlKey, type ControlMessage } from '../proto/control.js';
+import { ControlSender, deriveControlKey } from '../proto/control.js';
 import { ReplayGuard } from '../proto/replay.js';
 import { openPrivateLink } from '../links/open.js';
-import type { PrivateLink } from '../links/types.js';
 import { toCoreConfig } from './core-config.js';
-import { Daemon, type PeerLink } from './daemon.js';
+import { Daemon } from './daemon.js';
 import { serveControl } from './control-socket.js';
 import { createLogger } from './logger.js';
 import { startOperations } from './operations.js';
@@ -28,18 +27,12 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
   const guard = new ReplayGuard();
   const daemon = new Daemon(core, {
     now: () => performance.now(),
-    kernel: {
-      getLink: (n) => kernel.getLink(n),
-      reconcile: (d) => kernel.reconcile(d),
-      flushNeighbors: (n) => kernel.flushNeighbors(n),
-      leftovers: () => kernel.leftovers(),
-      close: () => kernel.close(),
-    },
+    kernel,
     openArp,
-    openLink: async (l: CorePrivate) => adaptLink(await openPrivateLink(cfg.private.find((p) => p.name === l.name)!, {
+    openLink: (l: CorePrivate) => openPrivateLink(cfg.private.find((p) => p.name === l.name)!, {
       key, clusterKey, sender, guard, port: cfg.port, localAddress: l.localAddress,
       onLineEvent: (link, e) => log[e.up ? 'info' : 'warn']({ link, why: e.why }, e.up ? 'serial line open' : 'serial line lost'),
-    })),
+    }),
     log,
     // wallNow: Date.now (the default), the clock ControlSender stamps envelopes with, so echoed send times match.
   }, {
@@ -65,16 +58,4 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
     process.once('SIGINT', () => stop('SIGINT'));
   });
   log.flush?.();
-}
-
-/** The daemon speaks the core's message type; the wire schema is the protocol module's. Same shapes. */
-function adaptLink(link: PrivateLink): PeerLink {
-  return {
-    name: link.name,
-    send: (msg: PeerMessage) => link.send(msg as ControlMessage),
-    onMessage: (cb) => { link.onMessage((m) => cb(m.envelope.sender, m.message as PeerMessage, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt })); },
-    onReject: (cb) => { link.onReject((r) => cb(r.reason, r.detail ?? r.from)); },
-    stats: () => link.stats() as unknown as Record<string, unknown>,
-    close: () => { void link.close(); },
-  };
 }

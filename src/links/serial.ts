@@ -14,7 +14,8 @@
 // every `reopenMs` until it is back; carrier then comes back up. A silent line (cable pulled on RS232, no error)
 // is found by the heartbeat timeout, as on any link.
 import { performance } from 'node:perf_hooks';
-import type { ControlKey, ControlMessage, ControlSender } from '../proto/control.js';
+import type { PeerMessage } from '../core/messages.js';
+import type { ControlKey, ControlSender } from '../proto/control.js';
 import { MAX_MESSAGE_BYTES } from '../proto/control.js';
 import type { ReplayGuard } from '../proto/replay.js';
 import { encodeFrame, FRAME_CONTROL, FRAME_IP, frameWireLen, SerialDeframer, type DeframerStats } from '../proto/serial-frame.js';
@@ -206,7 +207,7 @@ export class SerialLink implements PrivateLink {
     this.pump();
   }
 
-  send(msg: ControlMessage): void {
+  send(msg: PeerMessage): void {
     const { bytes } = this.o.sender.encode(this.peer, msg); // throws on an invalid message: a bug, not a transport error
     if (this.closed || !this.line) {
       this.channel.sendFailed(this.closed ? 'link closed' : `line down${this.s.lastLineError ? `: ${this.s.lastLineError}` : ''}`);

@@ -1,15 +1,19 @@
 // The private link interface: one control-message channel to one peer, whatever carries it (ethernet: UDP on a
 // kernel-forwarded interface; serial: frames on a tty; udp: a datagram type in the tunnel). The daemon talks to
 // peers only through this; open one with openPrivateLink (src/links/open.ts).
-import type { ControlEnvelope, ControlMessage, RejectReason } from '../proto/control.js';
+import type { PeerMessage } from '../core/messages.js';
+import type { PrivateLinkKind } from '../core/types.js';
+import type { ControlEnvelope, RejectReason } from '../proto/control.js';
+import type { SerialLinkStats } from './serial.js';
+import type { UdpTunnelStats } from './udp-tunnel.js';
 
-export type PrivateLinkKind = 'ethernet' | 'serial' | 'udp';
+export type { PrivateLinkKind };
 
 /** An accepted message: authenticated, addressed to us, from the link's peer, not a replay. */
 export interface ReceivedMessage {
   link: string;
   envelope: ControlEnvelope;
-  message: ControlMessage;
+  message: PeerMessage;
   /** Receiver's clock, ms since the epoch. */
   receivedAt: number;
 }
@@ -37,6 +41,9 @@ export interface LinkStats {
   rejected: Record<RejectReason, number>;
   lastReceivedAt?: number;
   lastSendError?: string;
+  /** The kind's own counters (serial line, udp tunnel). */
+  serial?: SerialLinkStats['serial'];
+  udp?: UdpTunnelStats['udp'];
 }
 
 export interface PrivateLink {
@@ -45,7 +52,7 @@ export interface PrivateLink {
   /** The peer node at the other end. */
   readonly peer: string;
   /** Sends a message to the peer. Never throws on transport errors (counted in stats); throws HANET_ERR_PROTOCOL on an invalid message. */
-  send(msg: ControlMessage): void;
+  send(msg: PeerMessage): void;
   /** Subscribes to accepted messages; returns an unsubscribe function. */
   onMessage(cb: (m: ReceivedMessage) => void): () => void;
   /** Subscribes to dropped messages; returns an unsubscribe function. */

@@ -10,7 +10,8 @@
 // message replayed from one link onto another is still refused.
 import { createSocket, type Socket } from 'node:dgram';
 import { HanetError } from '../errors.js';
-import type { ControlKey, ControlMessage, ControlSender } from '../proto/control.js';
+import type { PeerMessage } from '../core/messages.js';
+import type { ControlKey, ControlSender } from '../proto/control.js';
 import type { ReplayGuard } from '../proto/replay.js';
 import { ControlChannel } from './control-rx.js';
 import type { LinkStats, PrivateLink, ReceivedMessage, RejectEvent } from './types.js';
@@ -108,7 +109,7 @@ export class UdpControlLink implements PrivateLink {
 
   private signal: AbortSignal | undefined;
 
-  send(msg: ControlMessage): void {
+  send(msg: PeerMessage): void {
     const { bytes } = this.sender.encode(this.peer, msg); // throws on an invalid message: a bug, not a transport error
     if (this.closed) {
       this.channel.sendFailed('link closed');

@@ -5,7 +5,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
 import { HanetError } from '../errors.js';
-import type { ControlKey, ControlMessage, ControlSender } from '../proto/control.js';
+import type { PeerMessage } from '../core/messages.js';
+import type { ControlKey, ControlSender } from '../proto/control.js';
 import type { ReplayGuard } from '../proto/replay.js';
 import { encodeTunnelControl, TUNNEL_CONTROL, TUNNEL_DATA, TUNNEL_DROP_REASONS, TunnelOpener, TunnelSealer, type TunnelDropReason } from '../proto/udp-tunnel.js';
 import { AF_INET, isNativeError, native, SOCK_DGRAM, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, type NativePoller } from '../os/linux/native.js';
@@ -158,7 +159,7 @@ export class UdpTunnelLink implements PrivateLink {
     }
   }
 
-  send(msg: ControlMessage): void {
+  send(msg: PeerMessage): void {
     const { bytes } = this.o.sender.encode(this.peer, msg);
     if (this.closed) { this.channel.sendFailed('link closed'); return; }
     if (this.transmit(encodeTunnelControl(bytes))) this.channel.sent(bytes.length);

@@ -34,6 +34,8 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { HanetError } from '../errors.js';
+import { isIp, parseCidr } from '../core/ip.js';
+import type { Claim, HeartbeatEcho, PeerMessage, PeerMessageType } from '../core/messages.js';
 
 export const CONTROL_MAGIC = Buffer.from('HNT', 'latin1');
 export const CONTROL_VERSION = 1;
@@ -60,24 +62,23 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 // Message bodies
 
 const NODE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const IPV4_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
-const IPV4_OPT_CIDR_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}(?:/(?:3[0-2]|[12]?[0-9]))?$`);
 
 const nodeName = z.string().regex(NODE_RE);
 const lanName = z.string().regex(NODE_RE);
-const ipv4 = z.string().regex(IPV4_RE);
-const ipv4OptCidr = z.string().regex(IPV4_OPT_CIDR_RE);
+const ipv4 = z.string().refine((s) => isIp(s, 4), 'not an IPv4 address');
+/** A claimed address (an IPv4 address, optionally with a prefix length). */
+const claimedAddress = z.string().refine((s) => parseCidr(s, { family: 4 }) !== undefined, 'not an IPv4 address');
 const claimId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
 const leaseMs = z.number().int().min(1).max(3_600_000);
 
-const claimSchema = z.object({
+const claimShape = {
   claimId,
   lan: lanName,
-  addresses: z.array(ipv4OptCidr).min(1).max(256),
+  addresses: z.array(claimedAddress).min(1).max(256),
   ownerLinkAddress: ipv4,
   leaseMs,
-});
+};
+const claimSchema = z.object(claimShape);
 
 const echoSchema = z.object({
   /** Sequence number of the peer's message being echoed. */
@@ -88,8 +89,13 @@ const echoSchema = z.object({
   holdMs: z.number().int().min(0).max(3_600_000).optional(),
 });
 
-const bodySchemas = {
+/**
+ * One schema per message type, each typed against the core's message type (src/core/messages.ts). The `type` tag
+ * travels in the header, not in the JSON body: encode strips it, decode puts the header's type back.
+ */
+const messageSchemas = {
   heartbeat: z.object({
+    type: z.literal('heartbeat'),
     /** False while the sender is still starting (no verdicts yet): its empty claim list then releases nothing. */
     ready: z.boolean().optional(),
     /** Health of each public LAN of the sender, by LAN name. */
@@ -102,26 +108,31 @@ const bodySchemas = {
     claims: z.array(claimSchema).max(64),
     echo: echoSchema.optional(),
   }),
-  takeover: claimSchema,
+  takeover: z.object({ type: z.literal('takeover'), ...claimShape }),
   'takeover-ack': z.object({
+    type: z.literal('takeover-ack'),
     claimId,
     ok: z.boolean(),
-    /** Why a takeover was refused (e.g. 'cannot-help', 'lan-unavailable', 'conflict'); free-form for new peers. */
+    /** Why a takeover was refused (e.g. 'not-helper', 'lan-unhealthy', 'kernel-failed'); free-form for new peers. */
     reason: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/).optional(),
   }),
-  release: z.object({ claimId }),
-  'release-ack': z.object({ claimId }),
-} as const;
+  release: z.object({ type: z.literal('release'), claimId }),
+  'release-ack': z.object({ type: z.literal('release-ack'), claimId }),
+};
 
-export type MessageType = keyof typeof bodySchemas;
-export type Claim = z.infer<typeof claimSchema>;
-export type Echo = z.infer<typeof echoSchema>;
-export type HeartbeatMessage = { type: 'heartbeat' } & z.infer<(typeof bodySchemas)['heartbeat']>;
-export type TakeoverMessage = { type: 'takeover' } & Claim;
-export type TakeoverAckMessage = { type: 'takeover-ack' } & z.infer<(typeof bodySchemas)['takeover-ack']>;
-export type ReleaseMessage = { type: 'release' } & z.infer<(typeof bodySchemas)['release']>;
-export type ReleaseAckMessage = { type: 'release-ack' } & z.infer<(typeof bodySchemas)['release-ack']>;
-export type ControlMessage = HeartbeatMessage | TakeoverMessage | TakeoverAckMessage | ReleaseMessage | ReleaseAckMessage;
+// Compile-time contract between the wire and the core: every schema's output has exactly the fields of the core's
+// type (same keys, each side assignable to the other), so a field added on one side only fails to compile.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? SameKeys<A, B> : false) : false;
+type WireMatchesCore = {
+  [K in PeerMessageType]: SameShape<z.output<(typeof messageSchemas)[K]>, Extract<PeerMessage, { type: K }>>;
+} & { claim: SameShape<z.output<typeof claimSchema>, Claim>; echo: SameShape<z.output<typeof echoSchema>, HeartbeatEcho> };
+const wireMatchesCore: { [K in keyof WireMatchesCore]: WireMatchesCore[K] & true } = {
+  heartbeat: true, takeover: true, 'takeover-ack': true, release: true, 'release-ack': true, claim: true, echo: true,
+};
+void wireMatchesCore;
+
+export type MessageType = PeerMessageType;
 
 export const TYPE_CODES: Readonly<Record<MessageType, number>> = { heartbeat: 1, takeover: 2, 'takeover-ack': 3, release: 4, 'release-ack': 5 };
 const TYPE_BY_CODE = new Map<number, MessageType>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as MessageType]));
@@ -153,13 +164,13 @@ export interface ControlEnvelope {
 export type EncodeHeader = Omit<ControlEnvelope, 'version' | 'type' | 'flags'> & { flags?: number };
 
 export type DecodeResult =
-  | { ok: true; envelope: ControlEnvelope; message: ControlMessage }
+  | { ok: true; envelope: ControlEnvelope; message: PeerMessage }
   | { ok: false; reason: DecodeReason; detail?: string };
 
 const mac = (key: ControlKey, data: Buffer): Buffer => createHmac('sha256', key.macKey).update(data).digest();
 
 /** Encodes a message. Throws HANET_ERR_PROTOCOL on an invalid header or body (a bug at the sender). */
-export function encodeControl(key: ControlKey, header: EncodeHeader, msg: ControlMessage): Buffer {
+export function encodeControl(key: ControlKey, header: EncodeHeader, msg: PeerMessage): Buffer {
   const fail = (what: string): never => { throw new HanetError('HANET_ERR_PROTOCOL', `cannot encode ${msg.type}: ${what}`); };
   const code = TYPE_CODES[msg.type];
   if (code === undefined) fail(`unknown type ${String(msg.type)}`);
@@ -170,10 +181,10 @@ export function encodeControl(key: ControlKey, header: EncodeHeader, msg: Contro
   if (!Number.isSafeInteger(header.sentAt) || header.sentAt < 0) fail(`sentAt ${header.sentAt} out of range`);
   const flags = header.flags ?? 0;
   if (!Number.isInteger(flags) || flags < 0 || flags > 255) fail(`flags ${flags} out of range`);
-  const { type: _type, ...body } = msg;
-  const parsed = bodySchemas[msg.type].safeParse(body);
+  const parsed = messageSchemas[msg.type].safeParse(msg);
   if (!parsed.success) fail(`invalid body: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const bodyBytes = Buffer.from(JSON.stringify(parsed.data), 'utf8');
+  const { type: _type, ...body } = parsed.data!;
+  const bodyBytes = Buffer.from(JSON.stringify(body), 'utf8');
   const sender = Buffer.from(header.sender, 'utf8');
   const recipient = Buffer.from(header.recipient, 'utf8');
   const total = 3 + 1 + 1 + 1 + 1 + sender.length + 1 + recipient.length + 8 + 8 + 8 + 2 + bodyBytes.length + MAC_BYTES;
@@ -266,7 +277,7 @@ function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: st
   } catch {
     return { ok: false, reason: 'bad-body', detail: 'not JSON' };
   }
-  const body = bodySchemas[type].safeParse(json);
+  const body = messageSchemas[type].safeParse(json !== null && typeof json === 'object' && !Array.isArray(json) ? { ...json, type } : json);
   if (!body.success) {
     const i = body.error.issues[0];
     return { ok: false, reason: 'bad-body', detail: i ? `${i.path.join('.')}: ${i.message}` : 'invalid' };
@@ -274,7 +285,7 @@ function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: st
   return {
     ok: true,
     envelope: { version: CONTROL_VERSION, type, flags: b[5] as number, sender, recipient, session, seq, sentAt: Number(sentAtBig) },
-    message: { type, ...body.data } as ControlMessage,
+    message: body.data,
   };
 }
 
@@ -304,7 +315,7 @@ export class ControlSender {
   get nextSeq(): bigint { return this.seq; }
 
   /** Encodes `msg` for `recipient` with the next sequence number and the current time. */
-  encode(recipient: string, msg: ControlMessage): { bytes: Buffer; seq: bigint; sentAt: number } {
+  encode(recipient: string, msg: PeerMessage): { bytes: Buffer; seq: bigint; sentAt: number } {
     const seq = this.seq;
     const sentAt = Math.floor(this.now());
     const bytes = encodeControl(this.key, { sender: this.node, recipient, session: this.session, seq, sentAt }, msg);

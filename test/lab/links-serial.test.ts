@@ -7,7 +7,7 @@ import { withCluster } from './with-cluster.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 
 const linkOf = (s: DaemonStatus) => s.links[0]!;
-const serialStats = (s: DaemonStatus) => (linkOf(s).stats as { serial: { opens: number; hangups: number; lineUp: boolean; rx: { frames: number; dropped: Record<string, number> } } }).serial;
+const serialStats = (s: DaemonStatus) => linkOf(s).stats!.serial!;
 const served = (s: DaemonStatus) => s.claims.some((c) => c.acked);
 
 test('serial link: takeover over the line; unplugged and plugged back, the link recovers and the takeover resumes', { timeout: 120_000 }, async (t) => {

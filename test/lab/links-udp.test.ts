@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { withCluster } from './with-cluster.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 
-const udpStats = (s: DaemonStatus) => (s.links[0]!.stats as { udp: { dropped: Record<string, number>; rxPackets: number } }).udp;
+const udpStats = (s: DaemonStatus) => s.links[0]!.stats!.udp!;
 
 // Sends datagrams from a's namespace to b's tunnel socket: garbage, a data header with a bad tag, a short one.
 const FORGE = `

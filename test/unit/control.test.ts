@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import {
-  ControlSender, DECODE_REASONS, decodeControl, deriveControlKey, encodeControl, type ControlMessage, type DecodeResult,
+  ControlSender, DECODE_REASONS, decodeControl, deriveControlKey, encodeControl, type DecodeResult,
 } from '../../src/proto/control.js';
+import type { PeerMessage } from '../../src/core/messages.js';
 import { ReplayGuard } from '../../src/proto/replay.js';
 import { isHanetError } from '../../src/errors.js';
 
@@ -17,7 +18,7 @@ const hdr = (seq = 1n, over: Partial<{ sender: string; recipient: string; sessio
   ({ sender: 'a', recipient: 'b', session: '0102030405060708', seq, sentAt: T0, ...over });
 
 const claim = { claimId: 'a-1', lan: 'lan0', addresses: ['10.0.0.11/24'], ownerLinkAddress: '192.168.100.1', leaseMs: 3000 };
-const samples: ControlMessage[] = [
+const samples: PeerMessage[] = [
   { type: 'heartbeat', lans: { lan0: { healthy: true }, lan1: { healthy: false } }, canHelp: true, helping: [], claims: [] },
   { type: 'heartbeat', lans: {}, canHelp: false, helping: ['c', 'd'], claims: [claim, { ...claim, claimId: 'a-2', addresses: ['10.0.0.12'] }], echo: { seq: 41, at: T0 - 20, holdMs: 3 } },
   { type: 'takeover', ...claim },
@@ -182,7 +183,7 @@ test('property: round trip of random valid messages', () => {
     addresses: fc.array(fc.oneof(ip, fc.tuple(ip, fc.nat(32)).map(([a, l]) => `${a}/${l}`)), { minLength: 1, maxLength: 4 }),
     ownerLinkAddress: ip, leaseMs: fc.integer({ min: 1, max: 3_600_000 }),
   });
-  const arbMsg: fc.Arbitrary<ControlMessage> = fc.oneof(
+  const arbMsg: fc.Arbitrary<PeerMessage> = fc.oneof(
     fc.record({
       type: fc.constant('heartbeat' as const),
       lans: fc.dictionary(name, fc.record({ healthy: fc.boolean() }), { maxKeys: 4 }),

@@ -2,10 +2,11 @@
 // on mocked timers. Checks effect order (route before gratuitous ARP), GARP repeats, status and rejections.
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, type PeerLink, type Logger } from '../../src/daemon/daemon.js';
+import { Daemon, type Logger } from '../../src/daemon/daemon.js';
+import { MemLink } from '../fakes/mem-link.js';
 import { FakeKernel } from '../../src/os/fake-kernel.js';
 import type { ArpSocket } from '../../src/os/linux/arp.js';
-import type { CoreConfig, PeerMessage } from '../../src/core/types.js';
+import type { CoreConfig } from '../../src/core/types.js';
 import { defaults, priv, pub } from './core-sim.js';
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -24,21 +25,6 @@ function fakeArp(world: World, node: string, iface: string, kernel: FakeKernel):
   } as ArpSocket;
 }
 
-class MemLink implements PeerLink {
-  peerLink: MemLink | undefined;
-  private cb: ((from: string, msg: PeerMessage) => void) | undefined;
-  private rej: ((reason: string) => void) | undefined;
-  up = true;
-  constructor(readonly name: string, readonly self: string) {}
-  send(msg: PeerMessage): void { if (this.up) { const p = this.peerLink!; queueMicrotask(() => p.cb?.(this.self, msg)); } }
-  onMessage(cb: (from: string, msg: PeerMessage) => void): void { this.cb = cb; }
-  onReject(cb: (reason: string) => void): void { this.rej = cb; }
-  inject(from: string, msg: PeerMessage): void { this.cb?.(from, msg); }
-  reject(reason: string): void { this.rej?.(reason); }
-  stats() { return {}; }
-  close(): void {}
-}
-
 async function setup(t: import('node:test').TestContext) {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   t.after(() => mock.timers.reset());
@@ -47,9 +33,8 @@ async function setup(t: import('node:test').TestContext) {
     a: defaults('a', [pub('eth0', '10.0.0.11')], [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2')]),
     b: defaults('b', [pub('eth0', '10.0.0.12')], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1')]),
   };
-  const links = { a: new MemLink('ab', 'a'), b: new MemLink('ab', 'b') };
-  links.a.peerLink = links.b;
-  links.b.peerLink = links.a;
+  const [la, lb] = MemLink.pair('ab', 'a', 'b', () => world.now);
+  const links = { a: la, b: lb };
   const kernels = { a: new FakeKernel({ links: [{ name: 'eth0' }, { name: 'eth1' }] }), b: new FakeKernel({ links: [{ name: 'eth0' }, { name: 'eth1' }] }) };
   const daemons = Object.fromEntries((['a', 'b'] as const).map((n) => [n, new Daemon(cfgs[n]!, {
     now: () => world.now,

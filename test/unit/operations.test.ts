@@ -3,12 +3,13 @@
 // in-memory links (with a one-way delay) on mocked timers.
 import { test, mock, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, type PeerLink, type Logger } from '../../src/daemon/daemon.js';
+import { Daemon, type Logger } from '../../src/daemon/daemon.js';
+import { MemLink } from '../fakes/mem-link.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { formatStatus } from '../../src/cli/format-status.js';
 import { FakeKernel } from '../../src/os/fake-kernel.js';
 import type { ArpSocket } from '../../src/os/linux/arp.js';
-import { EVENT_TYPES, type CoreConfig, type PeerMessage } from '../../src/core/types.js';
+import { EVENT_TYPES, type CoreConfig } from '../../src/core/types.js';
 import { parseProcNetDev } from '../../src/os/linux/ifstats.js';
 import { defaults, priv, pub } from './core-sim.js';
 import { loadStatusSchema, statusSchemaErrors } from '../status-schema.js';
@@ -31,27 +32,6 @@ function fakeArp(world: World, rttMs: number): ArpSocket {
   } as unknown as ArpSocket;
 }
 
-/** An in-memory link with a one-way delay (on the mocked timers) and envelope seq/sentAt like the real links. */
-class DelayLink implements PeerLink {
-  peerLink: DelayLink | undefined;
-  private cb: ((from: string, msg: PeerMessage, meta?: { seq: number; sentAt: number }) => void) | undefined;
-  private rej: ((reason: string, detail?: string) => void) | undefined;
-  private seq = 0;
-  readonly sent: PeerMessage[] = [];
-  constructor(readonly name: string, readonly self: string, private readonly world: World) {}
-  send(msg: PeerMessage): void {
-    this.sent.push(msg);
-    const p = this.peerLink!;
-    const meta = { seq: ++this.seq, sentAt: WALL0 + this.world.now };
-    setTimeout(() => p.cb?.(this.self, msg, meta), ONE_WAY_MS);
-  }
-  onMessage(cb: typeof this.cb): void { this.cb = cb; }
-  onReject(cb: (reason: string, detail?: string) => void): void { this.rej = cb; }
-  reject(reason: string): void { this.rej?.(reason, 'test'); }
-  stats() { return { sent: this.seq }; }
-  close(): void {}
-}
-
 async function setup(t: TestContext) {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   t.after(() => mock.timers.reset());
@@ -60,9 +40,8 @@ async function setup(t: TestContext) {
     a: defaults('a', [pub('eth0', '10.0.0.11')], [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2')]),
     b: defaults('b', [pub('eth0', '10.0.0.12')], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1')]),
   };
-  const links = { a: new DelayLink('ab', 'a', world), b: new DelayLink('ab', 'b', world) };
-  links.a.peerLink = links.b;
-  links.b.peerLink = links.a;
+  const [la, lb] = MemLink.pair('ab', 'a', 'b', () => WALL0 + world.now, ONE_WAY_MS);
+  const links = { a: la, b: lb };
   const kernels = { a: new FakeKernel({ links: [{ name: 'eth0' }, { name: 'eth1' }] }), b: new FakeKernel({ links: [{ name: 'eth0' }, { name: 'eth1' }] }) };
   const daemons = Object.fromEntries((['a', 'b'] as const).map((n) => [n, new Daemon(cfgs[n]!, {
     now: () => world.now,

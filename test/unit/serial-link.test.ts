@@ -6,7 +6,8 @@ import { SerialLink, LinePacer, defaultSerialMtu } from '../../src/links/serial.
 import type { ByteLine } from '../../src/os/linux/serial.js';
 import { waitFor } from '../helpers.js';
 import type { PacketPort, TunStats } from '../../src/os/linux/tun.js';
-import { ControlSender, deriveControlKey, type ControlMessage } from '../../src/proto/control.js';
+import { ControlSender, deriveControlKey } from '../../src/proto/control.js';
+import type { PeerMessage } from '../../src/core/messages.js';
 import { ReplayGuard } from '../../src/proto/replay.js';
 import { FRAME_CONTROL, FRAME_IP, SerialDeframer, type Frame } from '../../src/proto/serial-frame.js';
 
@@ -42,7 +43,7 @@ class FakeLine implements ByteLine {
 
 const key = deriveControlKey(Buffer.alloc(32, 1));
 const ipPacket = (n: number, tag = 0): Buffer => { const b = Buffer.alloc(n, tag); b[0] = 0x45; return b; };
-const hb: ControlMessage = { type: 'heartbeat', ready: true, lans: {}, canHelp: true, helping: [], claims: [] };
+const hb: PeerMessage = { type: 'heartbeat', ready: true, lans: {}, canHelp: true, helping: [], claims: [] };
 
 function pair(t: TestContext, opts: { clock?: () => number; queueMs?: number } = {}) {
   const la = new FakeLine();

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { ControlSender, deriveControlKey, type ControlMessage } from '../../src/proto/control.js';
+import { ControlSender, deriveControlKey } from '../../src/proto/control.js';
+import type { PeerMessage } from '../../src/core/messages.js';
 import { ReplayGuard } from '../../src/proto/replay.js';
 import { UdpControlLink } from '../../src/links/udp-control.js';
 import type { ReceivedMessage, RejectEvent } from '../../src/links/types.js';
@@ -30,7 +31,7 @@ async function pair(signal?: AbortSignal) {
   return { a, b, pa, pb };
 }
 
-const hb: ControlMessage = { type: 'heartbeat', lans: { lan0: { healthy: true } }, canHelp: true, helping: [], claims: [] };
+const hb: PeerMessage = { type: 'heartbeat', lans: { lan0: { healthy: true } }, canHelp: true, helping: [], claims: [] };
 
 async function rawSend(bytes: Buffer, port: number): Promise<void> {
   const s = createSocket('udp4');
