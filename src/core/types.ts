@@ -54,10 +54,18 @@ export interface CoreConfig {
 
 export type CoreEvent =
   | { type: 'start'; at: number; leftovers?: { routes: RouteSpec[]; proxies: ProxySpec[] } }
-  | { type: 'carrier'; at: number; iface: string; up: boolean; lowerUp: boolean; present?: boolean }
+  /**
+   * A fresh carrier reading of a public interface. `present` false: no such interface (a failure). `error`: the
+   * read itself failed (a netlink timeout, ENOBUFS): says nothing about the interface, so the verdict stays.
+   */
+  | { type: 'carrier'; at: number; iface: string; up: boolean; lowerUp: boolean; present?: boolean; error?: string }
   | { type: 'probe-sent'; at: number; iface: string }
   | { type: 'probe-reply'; at: number; iface: string }
-  | { type: 'link-carrier'; at: number; link: string; up: boolean }
+  /** The carrier of a private link's interface; `error`: the read failed (the previous state stays). */
+  | { type: 'link-carrier'; at: number; link: string; up: boolean; error?: string }
+  /** The daemon reconciled the kernel to the desired state of generation `gen` (see docs/CONTRACTS.md, effect order). */
+  | { type: 'kernel-applied'; at: number; gen: number; ok: true }
+  | { type: 'kernel-applied'; at: number; gen: number; ok: false; error: string }
   | { type: 'message'; at: number; link: string; from: string; msg: PeerMessage }
   | { type: 'tick'; at: number };
 
@@ -88,6 +96,7 @@ export const CORE_EVENT_TYPES = [
   'peer-up',
   'peer-down',
   'message-ignored',
+  'carrier-read-failed',
 ] as const;
 export const DAEMON_EVENT_TYPES = [
   /** A private link dropped control messages (bad MAC, replay, ...): rate-limited, `count` says how many. */
@@ -112,7 +121,8 @@ export interface CoreLogEvent {
 
 export type CoreEffect =
   | { kind: 'send'; link: string; msg: PeerMessage }
-  | { kind: 'kernel'; desired: DesiredKernelState }
+  /** Make the kernel hold `desired`, then report `kernel-applied` with this `gen` (generations only grow). */
+  | { kind: 'kernel'; desired: DesiredKernelState; gen: number }
   | { kind: 'announce'; iface: string; addresses: string[]; count: number; intervalMs: number }
   /** Traffic just moved away from `iface`: drop its dynamic neighbour entries (packets queued there stall TCP). */
   | { kind: 'flush-neighbors'; iface: string }

@@ -1,45 +1,22 @@
-// The hanet daemon: feeds observations (carrier reads, ARP replies, peer messages, time) to the pure core and
-// carries out its effects (kernel reconcile, gratuitous ARP, peer messages). All I/O goes through injected ports.
+// The hanet daemon: feeds observations (carrier reads, ARP replies, peer messages, kernel results, time) to the
+// pure core and carries out its effects in the order the core gives them — the core already holds back what must
+// wait for the kernel (docs/CONTRACTS.md, effect order). All I/O goes through injected ports (src/daemon/ports.ts).
 import type { ArpSocket } from '../os/linux/arp.js';
-import type { DesiredKernelState, KernelPort } from '../core/kernel-types.js';
-import type { LinkStats, PrivateLink } from '../links/types.js';
 import { HanetNode, type NodeStatus } from '../core/node.js';
-import { formatKernelOp } from '../core/kernel-plan.js';
-import type { CoreConfig, CoreEffect, CoreEvent, CoreEventType, CoreLogEvent, CorePrivate, PeerMessage } from '../core/types.js';
+import { heartbeatOf } from '../core/peers.js';
+import type { CoreConfig, CoreEffect, CoreEvent, CoreEventType, CoreLogEvent } from '../core/types.js';
+import type { DesiredKernelState } from '../core/kernel-types.js';
+import type { LinkStats, PrivateLink } from '../links/types.js';
 import { HANET_VERSION } from '../version.js';
+import { PeerStats, type LinkRtt } from './peer-stats.js';
+import type { DaemonOptions, DaemonPorts } from './ports.js';
+import { Reconciler } from './reconciler.js';
 
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
-export interface DaemonPorts {
-  /** Monotonic milliseconds. */
-  now(): number;
-  kernel: KernelPort;
-  openArp(ifname: string): ArpSocket;
-  openLink(cfg: CorePrivate): Promise<PrivateLink>;
-  log: Logger;
-  /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
-  wallNow?(): number;
-}
-
-export interface DaemonOptions {
-  /** How often carrier state is read directly; the smallest carrier interval of the public interfaces. */
-  carrierIntervalMs: number;
-  /** Re-run the reconcile this often even without a change, to repair drift (e.g. routes an admin-down removed). */
-  resyncMs?: number;
-  /** ARP probe target per public interface (its gateway), or undefined for no probing. */
-  gateways: Record<string, string | undefined>;
-}
+export type { DaemonOptions, DaemonPorts, Logger } from './ports.js';
+export type { LinkRtt } from './peer-stats.js';
 
 /** Version of the `hanet status --json` schema (docs/status.schema.json): bumped when a field changes meaning or goes. */
 export const STATUS_VERSION = 1;
-
-/** Heartbeat round-trip time of a private link, from the echo in the peer's heartbeats (1 ms resolution). */
-export interface LinkRtt { lastMs: number | null; avgMs: number | null; samples: number }
 
 export interface DaemonStatus extends NodeStatus {
   /** Schema version of this object (STATUS_VERSION). */
@@ -59,44 +36,32 @@ export interface DaemonStatus extends NodeStatus {
   events: CoreLogEvent[];
 }
 
-/** A repeated rejection (same link and reason) is recorded as an event at most this often; counts stay exact. */
-const REJECT_EVENT_EVERY_MS = 10_000;
-/** Smoothing of the average heartbeat RTT (EWMA weight of a new sample). */
-const RTT_ALPHA = 0.2;
-
 const EVENT_RING = 500;
 
 export class Daemon {
   private readonly core: HanetNode;
   private readonly arps = new Map<string, ArpSocket>();
   private readonly links = new Map<string, PrivateLink>();
+  private readonly reconciler: Reconciler;
+  private readonly peerStats: PeerStats;
+  private readonly lastProbe = new Map<string, number>();
+  private readonly eventCounts: Partial<Record<CoreEventType, number>> = {};
+  private readonly events: CoreLogEvent[] = [];
+  private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
+  private readonly garpTimers = new Set<NodeJS.Timeout>();
+  private readonly startedAt: number;
+  private readonly wallNow: () => number;
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private polling = false;
-  private desired: DesiredKernelState | undefined;
-  private reconciling: Promise<void> | undefined;
-  private reconcileAgain = false;
-  private reconciles = 0;
-  private lastOps: string[] = [];
-  private lastError: string | undefined;
-  private readonly lastProbe = new Map<string, number>();
-  private readonly rejected: Record<string, number> = {};
-  private readonly rejectedByLink = new Map<string, Record<string, number>>();
-  /** Per link and reason: when the last 'message-rejected' event was recorded, and how many were not since. */
-  private readonly rejectLog = new Map<string, { at: number; suppressed: number }>();
-  private readonly eventCounts: Partial<Record<CoreEventType, number>> = {};
-  /** The peer's last heartbeat per link (its envelope, and when we got it): echoed in our next heartbeat. */
-  private readonly lastRx = new Map<string, { seq: number; sentAt: number; at: number }>();
-  private readonly rtt = new Map<string, LinkRtt>();
-  private readonly events: CoreLogEvent[] = [];
-  private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
-  private readonly startedAt: number;
   private stopped = false;
-  private readonly garpTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly cfg: CoreConfig, private readonly ports: DaemonPorts, private readonly opts: DaemonOptions) {
     this.core = new HanetNode(cfg);
     this.startedAt = ports.now();
+    this.wallNow = ports.wallNow ?? Date.now;
+    this.reconciler = new Reconciler(ports.kernel, ports.now, (gen, ok, error) => this.feed(ok ? { type: 'kernel-applied', at: ports.now(), gen, ok } : { type: 'kernel-applied', at: ports.now(), gen, ok, error: error ?? 'unknown' }), (ev) => this.record(ev), ports.log);
+    this.peerStats = new PeerStats((link) => heartbeatOf(cfg, link), ports.now, this.wallNow);
   }
 
   async start(): Promise<void> {
@@ -113,7 +78,7 @@ export class Daemon {
       const link = await ports.openLink(l);
       link.onMessage((m) => {
         const from = m.envelope.sender;
-        if (m.message.type === 'heartbeat' && from === l.peer) this.heartbeatRtt(l.name, m.message, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt });
+        if (m.message.type === 'heartbeat' && from === l.peer) this.peerStats.heartbeat(l.name, m.message, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt });
         this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg: m.message });
       });
       link.onReject((r) => this.rejectedMessage(l.name, r.reason, r.detail ?? r.from));
@@ -125,7 +90,7 @@ export class Daemon {
     }
     this.feed({ type: 'start', at: ports.now(), leftovers });
     this.timer = setInterval(() => void this.poll(), this.opts.carrierIntervalMs);
-    this.resyncTimer = setInterval(() => this.requestReconcile(), this.opts.resyncMs ?? 1000);
+    this.resyncTimer = setInterval(() => this.reconciler.kick(), this.opts.resyncMs ?? 1000);
     await this.poll();
   }
 
@@ -135,80 +100,51 @@ export class Daemon {
     this.polling = true;
     try {
       const { cfg, ports } = this;
-      const pubs = await Promise.all(cfg.publics.map((p) => ports.kernel.getLink(p.iface).catch(() => undefined)));
-      const privs = await Promise.all(cfg.privates.map((l) => ports.kernel.getLink(l.iface).catch(() => undefined)));
+      // A failed read is reported as such (the core keeps its verdict), never as a missing interface.
+      const read = (name: string) => ports.kernel.getLink(name).then((l) => ({ l }), (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
+      const pubs = await Promise.all(cfg.publics.map((p) => read(p.iface)));
+      const privs = await Promise.all(cfg.privates.map((l) => read(l.iface)));
       if (this.stopped) return;
       cfg.publics.forEach((p, i) => {
-        const l = pubs[i];
+        const r = pubs[i]!;
         // Read pending ARP replies first, so that a stalled event loop is not mistaken for missing replies.
         this.arps.get(p.iface)?.drain();
-        this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: l?.up ?? false, lowerUp: l?.lowerUp ?? false, present: l !== undefined });
+        if ('error' in r) this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: false, lowerUp: false, error: r.error });
+        else this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: r.l?.up ?? false, lowerUp: r.l?.lowerUp ?? false, present: r.l !== undefined });
       });
       cfg.privates.forEach((l, i) => {
-        const s = privs[i];
-        this.feed({ type: 'link-carrier', at: ports.now(), link: l.name, up: !!s && s.up && s.lowerUp });
+        const r = privs[i]!;
+        if ('error' in r) this.feed({ type: 'link-carrier', at: ports.now(), link: l.name, up: false, error: r.error });
+        else this.feed({ type: 'link-carrier', at: ports.now(), link: l.name, up: !!r.l && r.l.up && r.l.lowerUp });
       });
-      const now = ports.now();
-      for (const p of cfg.publics) {
-        const gw = this.opts.gateways[p.iface];
-        if (!p.arp || !gw) continue;
-        // Timers fire with ~1 ms jitter: a strict comparison would skip every other probe when the poll period
-        // equals the probe interval, doubling detection time.
-        if (now - (this.lastProbe.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
-        this.lastProbe.set(p.iface, now);
-        try {
-          this.arps.get(p.iface)?.sendProbe(gw);
-          this.feed({ type: 'probe-sent', at: now, iface: p.iface });
-        } catch {
-          // the interface may be down (ENETDOWN): the carrier read already says so
-        }
-      }
+      this.probe(ports.now());
       this.feed({ type: 'tick', at: ports.now() });
     } finally {
       this.polling = false;
     }
   }
 
-  /** Counts a dropped control message; records (and logs) it as an event at most once per REJECT_EVENT_EVERY_MS per link and reason, so a flood of forged packets cannot flood the log. */
+  private probe(now: number): void {
+    for (const p of this.cfg.publics) {
+      const gw = this.opts.gateways[p.iface];
+      if (!p.arp || !gw) continue;
+      // Timers fire with ~1 ms jitter: a strict comparison would skip every other probe when the poll period
+      // equals the probe interval, doubling detection time.
+      if (now - (this.lastProbe.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
+      this.lastProbe.set(p.iface, now);
+      try {
+        this.arps.get(p.iface)?.sendProbe(gw);
+        this.feed({ type: 'probe-sent', at: now, iface: p.iface });
+      } catch {
+        // the interface may be down (ENETDOWN): the carrier read already says so
+      }
+    }
+  }
+
   private rejectedMessage(link: string, reason: string, detail: string | undefined): void {
-    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
-    const perLink = this.rejectedByLink.get(link) ?? {};
-    perLink[reason] = (perLink[reason] ?? 0) + 1;
-    this.rejectedByLink.set(link, perLink);
-    const now = this.ports.now();
-    const key = `${link}\u0000${reason}`;
-    const last = this.rejectLog.get(key);
-    if (last && now - last.at < REJECT_EVENT_EVERY_MS) { last.suppressed++; return; }
-    this.rejectLog.set(key, { at: now, suppressed: 0 });
-    this.record({ type: 'message-rejected', at: now, link, reason, ...(detail !== undefined ? { detail } : {}), count: 1 + (last?.suppressed ?? 0) });
-  }
-
-  /** Heartbeat round trip: remember the peer's heartbeat (to echo it), and measure ours from its echo. */
-  private heartbeatRtt(link: string, msg: Extract<PeerMessage, { type: 'heartbeat' }>, meta: { seq: number; sentAt: number } | undefined): void {
-    const now = this.ports.now();
-    if (meta) this.lastRx.set(link, { seq: meta.seq, sentAt: meta.sentAt, at: now });
-    if (!msg.echo) return;
-    const ms = (this.ports.wallNow ?? Date.now)() - msg.echo.at - (msg.echo.holdMs ?? 0);
-    // Send times are whole ms: a sub-ms round trip can come out as -1. A wall-clock step gives nonsense: dropped.
-    if (!(ms >= -1 && ms < this.heartbeatOf(link).timeoutMs * 10)) return;
-    const r = this.rtt.get(link) ?? { lastMs: null, avgMs: null, samples: 0 };
-    r.lastMs = Math.max(0, ms);
-    r.avgMs = r.avgMs === null ? r.lastMs : r.avgMs + RTT_ALPHA * (r.lastMs - r.avgMs);
-    r.samples++;
-    this.rtt.set(link, r);
-  }
-
-  private heartbeatOf(link: string): { intervalMs: number; timeoutMs: number } {
-    return this.cfg.privates.find((p) => p.name === link)?.heartbeat ?? this.cfg.heartbeat;
-  }
-
-  /** Our heartbeat echoes the peer's last one (if it is recent), so the peer can measure its round trip. */
-  private withEcho(link: string, msg: PeerMessage): PeerMessage {
-    if (msg.type !== 'heartbeat') return msg;
-    const rx = this.lastRx.get(link);
-    const now = this.ports.now();
-    if (!rx || now - rx.at > this.heartbeatOf(link).timeoutMs) return msg;
-    return { ...msg, echo: { seq: rx.seq, at: rx.sentAt, holdMs: Math.max(0, Math.round(now - rx.at)) } };
+    const suppressed = this.peerStats.reject(link, reason);
+    if (suppressed === undefined) return;
+    this.record({ type: 'message-rejected', at: this.ports.now(), link, reason, ...(detail !== undefined ? { detail } : {}), count: 1 + suppressed });
   }
 
   private feed(ev: CoreEvent): void {
@@ -216,39 +152,28 @@ export class Daemon {
     this.run(this.core.handle(ev));
   }
 
-  /**
-   * Carries out effects: messages first (the peer starts its part at once), then the kernel, then logging;
-   * gratuitous ARPs go out once the kernel holds the state they announce.
-   */
+  /** Carries out effects in the core's order (a kernel effect starts a reconcile whose result is fed back). */
   private run(effects: CoreEffect[]): void {
-    const announces: Array<Extract<CoreEffect, { kind: 'announce' }>> = [];
-    const flushes: string[] = [];
-    let kernel = false;
     for (const e of effects) {
-      if (e.kind === 'send') {
-        try { this.links.get(e.link)?.send(this.withEcho(e.link, e.msg)); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
-      } else if (e.kind === 'kernel') { this.desired = e.desired; kernel = true; }
-      else if (e.kind === 'announce') announces.push(e);
-      else if (e.kind === 'flush-neighbors') flushes.push(e.iface);
-    }
-    if (kernel || announces.length || flushes.length) {
-      const done = kernel ? this.requestReconcile() : (this.reconciling ?? Promise.resolve());
-      void done.then(() => {
-        for (const a of announces) this.announce(a);
-        // After the routes moved: nothing new is queued on the old interface any more.
-        for (const iface of flushes) {
-          this.ports.kernel.flushNeighbors(iface).then(
-            (n) => { if (n) this.ports.log.debug({ iface, entries: n }, 'neighbour entries flushed'); },
-            (err: unknown) => this.ports.log.warn({ iface, err: String(err) }, 'neighbour flush failed'),
+      switch (e.kind) {
+        case 'kernel': this.reconciler.set(e.desired, e.gen); break;
+        case 'send':
+          try { this.links.get(e.link)?.send(this.peerStats.withEcho(e.link, e.msg)); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
+          break;
+        case 'announce': this.announce(e); break;
+        case 'flush-neighbors':
+          this.ports.kernel.flushNeighbors(e.iface).then(
+            (n) => { if (n) this.ports.log.debug({ iface: e.iface, entries: n }, 'neighbour entries flushed'); },
+            (err: unknown) => this.ports.log.warn({ iface: e.iface, err: String(err) }, 'neighbour flush failed'),
           );
-        }
-      });
+          break;
+        case 'event': this.record(e.event); break;
+      }
     }
-    for (const e of effects) if (e.kind === 'event') this.record(e.event);
   }
 
   private record(ev: CoreLogEvent): void {
-    ev.time = new Date((this.ports.wallNow ?? Date.now)()).toISOString();
+    ev.time = new Date(this.wallNow()).toISOString();
     this.events.push(ev);
     if (this.events.length > EVENT_RING) this.events.splice(0, this.events.length - EVENT_RING);
     this.eventCounts[ev.type] = (this.eventCounts[ev.type] ?? 0) + 1;
@@ -258,39 +183,6 @@ export class Daemon {
     for (const l of this.eventListeners) {
       try { l(ev); } catch (err) { this.ports.log.error({ event: ev.type, err: String(err) }, 'event listener failed'); }
     }
-  }
-
-  /** Serialised reconciles: one at a time, and the latest desired state always wins. */
-  private requestReconcile(): Promise<void> {
-    if (!this.desired) return Promise.resolve();
-    if (this.reconciling) {
-      this.reconcileAgain = true;
-      return this.reconciling;
-    }
-    const runOnce = async (): Promise<void> => {
-      do {
-        this.reconcileAgain = false;
-        const desired = this.desired!;
-        const t0 = this.ports.now();
-        try {
-          const ops = await this.ports.kernel.reconcile(desired);
-          this.reconciles++;
-          if (ops.length) {
-            this.lastOps = ops.map((o) => formatKernelOp(o));
-            this.record({ type: 'kernel-changed', at: this.ports.now(), ops: this.lastOps, ms: Math.round((this.ports.now() - t0) * 100) / 100 });
-          }
-          this.lastError = undefined;
-        } catch (err) {
-          const msg = err instanceof Error ? err.message : String(err);
-          // Resyncs retry every second: the same error is an event (and an error log line) once, not every second.
-          if (msg !== this.lastError) this.record({ type: 'kernel-failed', at: this.ports.now(), error: msg });
-          else this.ports.log.debug({ err: msg }, 'kernel reconcile failed again');
-          this.lastError = msg;
-        }
-      } while (this.reconcileAgain && !this.stopped);
-    };
-    this.reconciling = runOnce().finally(() => { this.reconciling = undefined; });
-    return this.reconciling;
   }
 
   private announce(a: Extract<CoreEffect, { kind: 'announce' }>): void {
@@ -321,17 +213,12 @@ export class Daemon {
       version: STATUS_VERSION,
       hanet: HANET_VERSION,
       ...s,
-      links: s.links.map((l) => ({
-        ...l,
-        rtt: { ...(this.rtt.get(l.name) ?? { lastMs: null, avgMs: null, samples: 0 }) },
-        rejected: { ...this.rejectedByLink.get(l.name) },
-        stats: this.links.get(l.name)?.stats(),
-      })),
+      links: s.links.map((l) => ({ ...l, rtt: this.peerStats.rttOf(l.name), rejected: this.peerStats.rejectedOn(l.name), stats: this.links.get(l.name)?.stats() })),
       nowMs: now,
-      time: new Date((this.ports.wallNow ?? Date.now)()).toISOString(),
+      time: new Date(this.wallNow()).toISOString(),
       uptimeMs: now - this.startedAt,
-      kernel: { reconciles: this.reconciles, lastOps: this.lastOps, lastError: this.lastError },
-      rejected: { ...this.rejected },
+      kernel: this.reconciler.stats(),
+      rejected: { ...this.peerStats.rejected },
       eventCounts: { ...this.eventCounts },
       events: this.events.slice(-50),
     };
@@ -351,9 +238,10 @@ export class Daemon {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const t of this.garpTimers) clearTimeout(t);
     this.stopped = true;
-    if (this.reconciling) await this.reconciling.catch(() => undefined);
+    this.reconciler.stop();
+    await this.reconciler.idle();
     if (opts.cleanup) {
-      const d = this.desired ?? this.core.desired();
+      const d: DesiredKernelState = this.reconciler.latest() ?? this.core.desired();
       const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: 4 as const, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
       try {
         await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], sysctls: [] });
@@ -366,5 +254,3 @@ export class Daemon {
     this.ports.kernel.close();
   }
 }
-
-

@@ -17,6 +17,8 @@ export interface SimNode {
   events: CoreLogEvent[];
   sent: Array<{ at: number; link: string; msg: PeerMessage }>;
   ports: Map<string, PortWorld>;
+  /** While set, this node's kernel reconciles fail with this error (reported back to its core). */
+  kernelError?: string;
 }
 
 export const defaults = (node: string, publics: CorePublic[], privates: CorePrivate[], over: Partial<CoreConfig['takeover']> = {}): CoreConfig => ({
@@ -84,7 +86,13 @@ export class Sim {
   private apply(n: SimNode, effects: CoreEffect[]): void {
     for (const e of effects) {
       switch (e.kind) {
-        case 'kernel': n.desired = e.desired; break;
+        case 'kernel': {
+          // The daemon reconciles, then reports the generation applied (or the failure) back to the core.
+          const err = n.kernelError;
+          if (err === undefined) n.desired = e.desired;
+          this.queue.push({ to: n.name, ev: err === undefined ? { type: 'kernel-applied', at: this.now, gen: e.gen, ok: true } : { type: 'kernel-applied', at: this.now, gen: e.gen, ok: false, error: err } });
+          break;
+        }
         case 'announce': n.announces.push({ at: this.now, iface: e.iface, addresses: e.addresses }); break;
         case 'flush-neighbors': n.flushes.push(e.iface); break;
         case 'event': n.events.push(e.event); break;

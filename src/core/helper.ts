@@ -1,0 +1,185 @@
+// The helper side of a node: the claims it holds for peers (owners whose public ports failed), each a lease the
+// owner renews with its heartbeats; adoption of a previous run's kernel state after a restart; the linger of a
+// released claim's route. A claim is acknowledged only once the kernel holds its route and proxy entry; a failed
+// reconcile turns it into a refusal the owner acts on (docs/CONTRACTS.md, effect order). Pure.
+import type { Lans } from './lans.js';
+import type { Claim } from './messages.js';
+import type { KernelGate, Out } from './out.js';
+import type { PeerTable, PeerView } from './peers.js';
+import type { CoreConfig, CoreEventType } from './types.js';
+import type { KernelLeftovers } from './kernel-types.js';
+
+/** A claim this node holds for a peer. */
+export interface HelperClaim {
+  owner: string;
+  lan: string;
+  claimId: string;
+  addresses: string[];
+  ownerLinkAddress: string;
+  link: string;
+  leaseMs: number;
+  expiresAt: number;
+  since: number;
+  /** The kernel held the claim's route and proxy entry (the owner has been or can be acknowledged). */
+  confirmed: boolean;
+  /** After release: only the route stays until lingerUntil, for packets still in flight to us. */
+  lingerUntil?: number;
+}
+
+/** Why a helper refuses a claim: sent in the takeover-ack, and in help-refused events. */
+export type RefuseReason = 'not-helper' | 'unknown-lan' | 'lan-unhealthy' | 'bad-addresses' | 'kernel-failed';
+
+/** How a claim ends: the event named for it. */
+type EndReason = Extract<CoreEventType, 'help-release' | 'lease-expired' | 'help-link-down' | 'help-refused'>;
+
+export class HelperSide {
+  /** Claims held, by owner + '/' + LAN. */
+  private readonly helping = new Map<string, HelperClaim>();
+
+  constructor(
+    private readonly cfg: CoreConfig,
+    private readonly out: Out,
+    private readonly gate: KernelGate,
+    private readonly peers: PeerTable,
+    private readonly lans: Lans,
+  ) {}
+
+  claims(): HelperClaim[] { return [...this.helping.values()]; }
+
+  /** Owners this node helps now (not lingering): listed in its heartbeats. */
+  owners(): string[] {
+    return [...new Set(this.claims().filter((h) => h.lingerUntil === undefined).map((h) => h.owner))];
+  }
+
+  /**
+   * A restarted helper finds its proxy entries and routes in the kernel: it keeps them as claims of the peer the
+   * route points to, until that owner renews them or the lease runs out.
+   */
+  adopt(leftovers: Pick<KernelLeftovers, 'routes' | 'proxies'>, now: number): void {
+    for (const px of leftovers.proxies) {
+      const route = leftovers.routes.find((r) => r.dst === px.address && r.dstLen === 32 && r.via);
+      const link = route && this.peers.all().find((l) => l.cfg.peerAddress === route.via);
+      const lan = this.cfg.publics.find((p) => p.iface === px.ifname)?.lan;
+      if (!route || !link || !lan) continue;
+      const key = `${link.cfg.peer}/${lan}`;
+      const c = this.helping.get(key);
+      if (c) c.addresses.push(px.address);
+      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [px.address], ownerLinkAddress: route.via!, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
+    }
+  }
+
+  /** A takeover request: accept (the ack follows once the kernel holds it) or refuse at once. */
+  onTakeover(link: PeerView, c: Claim, now: number): void {
+    this.accept(link, c, true, now);
+  }
+
+  /**
+   * An owner's heartbeat lists everything it still claims from us: renew those leases, take up claims we do not
+   * hold (a lost request, or our restart), and release what it no longer lists (also covers a lost release).
+   * A peer still starting (`ready` false) lists nothing yet: that is not a release.
+   */
+  onHeartbeat(link: PeerView, claims: Claim[], peerReady: boolean, selfReady: boolean, now: number): void {
+    const owner = link.cfg.peer;
+    if (!peerReady || !selfReady) { this.extendAdopted(owner, now); return; }
+    for (const c of claims) {
+      const hc = this.helping.get(`${owner}/${c.lan}`);
+      if (hc && hc.claimId === c.claimId && hc.lingerUntil === undefined) hc.expiresAt = now + c.leaseMs;
+      else this.accept(link, c, false, now);
+    }
+    for (const [key, hc] of this.helping) {
+      if (hc.owner === owner && hc.lingerUntil === undefined && !claims.some((c) => c.lan === hc.lan)) this.end(key, hc, 'help-release', now);
+    }
+  }
+
+  onRelease(linkName: string, from: string, claimId: string, now: number): void {
+    for (const [key, hc] of this.helping) {
+      if (hc.claimId === claimId && hc.owner === from) this.end(key, hc, 'help-release', now);
+    }
+    this.out.send(linkName, { type: 'release-ack', claimId });
+  }
+
+  /** Leases, lingering routes, and claims whose private link lost carrier (it could not forward anyway). */
+  evaluate(now: number): void {
+    for (const [key, hc] of this.helping) {
+      if (hc.lingerUntil !== undefined) {
+        if (now >= hc.lingerUntil) {
+          this.helping.delete(key);
+          this.out.event('help-route-removed', { owner: hc.owner, lan: hc.lan });
+        }
+        continue;
+      }
+      if (this.peers.get(hc.link)?.carrierUp === false) this.end(key, hc, 'help-link-down', now);
+      else if (now >= hc.expiresAt) this.end(key, hc, 'lease-expired', now);
+    }
+  }
+
+  status(now: number): Array<{ owner: string; lan: string; link: string; claimId: string; addresses: string[]; since: number; expiresInMs: number; lingering: boolean }> {
+    return this.claims().map((h) => ({ owner: h.owner, lan: h.lan, link: h.link, claimId: h.claimId, addresses: h.addresses, since: h.since, expiresInMs: h.expiresAt - now, lingering: h.lingerUntil !== undefined }));
+  }
+
+  private refusal(c: Claim): RefuseReason | undefined {
+    const ifaces = this.lans.byLan.get(c.lan);
+    if (!this.cfg.takeover.canHelp) return 'not-helper';
+    if (!ifaces) return 'unknown-lan';
+    if (!ifaces.some((p) => this.lans.view(p.iface).healthy)) return 'lan-unhealthy';
+    if (!c.addresses.every((a) => this.lans.claimable(c.lan, a))) return 'bad-addresses';
+    return undefined;
+  }
+
+  private accept(link: PeerView, c: Claim, reply: boolean, now: number): void {
+    const owner = link.cfg.peer;
+    const key = `${owner}/${c.lan}`;
+    const existing = this.helping.get(key);
+    const refuse = this.refusal(c);
+    if (refuse) {
+      if (existing && existing.claimId === c.claimId) this.end(key, existing, 'help-refused', now, refuse);
+      else this.out.event('help-refused', { owner, lan: c.lan, reason: refuse });
+      if (reply) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: false, reason: refuse });
+      return;
+    }
+    if (existing && existing.claimId === c.claimId && existing.lingerUntil === undefined) {
+      // A retransmitted request: our ack was lost, or the kernel has not confirmed yet (then the ack is on its way).
+      existing.expiresAt = now + c.leaseMs;
+      if (reply && existing.confirmed) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });
+      return;
+    }
+    const renewedAdopted = existing?.claimId === 'adopted';
+    this.helping.set(key, {
+      owner, lan: c.lan, claimId: c.claimId, addresses: [...c.addresses], ownerLinkAddress: c.ownerLinkAddress, link: link.cfg.name,
+      leaseMs: c.leaseMs, expiresAt: now + c.leaseMs, since: renewedAdopted ? existing!.since : now, confirmed: false,
+    });
+    this.out.event(renewedAdopted ? 'help-renewed-adopted' : 'help-start', { owner, lan: c.lan, claimId: c.claimId, addresses: c.addresses, link: link.cfg.name });
+    // Effect order: acknowledge and announce only once the kernel holds the route and the proxy entry.
+    this.gate.after((ok, error) => {
+      const hc = this.helping.get(key);
+      if (!hc || hc.claimId !== c.claimId || hc.lingerUntil !== undefined) return false; // ended meanwhile
+      if (!ok) {
+        this.end(key, hc, 'help-refused', this.out.now, 'kernel-failed', error);
+        this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: false, reason: 'kernel-failed' });
+        return false;
+      }
+      hc.confirmed = true;
+      if (reply) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });
+      const iface = this.lans.helperIface(c.lan);
+      if (iface) this.out.announce(iface, hc.addresses);
+      return false;
+    });
+  }
+
+  private extendAdopted(owner: string, now: number): void {
+    for (const hc of this.helping.values()) {
+      if (hc.owner === owner && hc.lingerUntil === undefined) hc.expiresAt = Math.max(hc.expiresAt, now + hc.leaseMs);
+    }
+  }
+
+  /**
+   * Ends a claim, once: a release by its owner keeps the route for the linger time (packets still on their way to
+   * us reach the owner) and drops the proxy entry at once; every other end removes both.
+   */
+  private end(key: string, hc: HelperClaim, why: EndReason, now: number, reason?: RefuseReason, error?: string): void {
+    if (hc.lingerUntil !== undefined) return;
+    this.out.event(why, { owner: hc.owner, lan: hc.lan, claimId: hc.claimId, addresses: hc.addresses, ...(reason ? { reason } : {}), ...(error ? { error } : {}) });
+    if (why === 'help-release' && this.cfg.takeover.releaseLingerMs > 0) hc.lingerUntil = now + this.cfg.takeover.releaseLingerMs;
+    else this.helping.delete(key);
+  }
+}

@@ -1,0 +1,95 @@
+// This node's public side: its LANs, their interfaces and each interface's health verdict (from carrier reads
+// and gateway probes, src/core/health.ts), with the events an operator sees when a verdict changes. Pure.
+import { PublicHealth, type HealthView } from './health.js';
+import { inPrefix } from './ip.js';
+import type { Out } from './out.js';
+import type { CoreConfig, CorePublic } from './types.js';
+
+export class Lans {
+  /** Public interfaces by LAN name, in configuration order. */
+  readonly byLan = new Map<string, CorePublic[]>();
+  private readonly health = new Map<string, PublicHealth>();
+  /** The last verdict reported per interface (for iface-failed / iface-recovered). */
+  private readonly reported = new Map<string, boolean>();
+  /** Interfaces whose carrier read is failing now (one event per streak), with the error. */
+  private readonly readErrors = new Map<string, string>();
+  private now = 0;
+
+  constructor(private readonly cfg: CoreConfig, private readonly out: Out) {
+    for (const p of cfg.publics) {
+      this.health.set(p.iface, new PublicHealth({ arp: p.arp, arpIntervalMs: p.arpIntervalMs, arpMisses: p.arpMisses, holdMs: cfg.takeover.failbackHoldMs }, 0));
+      this.byLan.set(p.lan, [...(this.byLan.get(p.lan) ?? []), p]);
+    }
+  }
+
+  setTime(now: number): void {
+    this.now = now;
+    for (const h of this.health.values()) h.tick(now);
+  }
+
+  /** A carrier reading; a failed read (`error`) leaves the verdict as it was and is reported once per streak. */
+  carrier(iface: string, up: boolean, lowerUp: boolean, present: boolean, error?: string): void {
+    const h = this.health.get(iface);
+    if (!h) return;
+    if (error !== undefined) {
+      if (!this.readErrors.has(iface)) this.out.event('carrier-read-failed', { iface, error });
+      this.readErrors.set(iface, error);
+      return;
+    }
+    this.readErrors.delete(iface);
+    h.carrier(this.now, up, lowerUp, present);
+  }
+
+  probeSent(iface: string): void { this.health.get(iface)?.probeSent(this.now); }
+  probeReply(iface: string): void { this.health.get(iface)?.reply(this.now); }
+
+  view(iface: string): HealthView {
+    return this.health.get(iface)!.view(this.now);
+  }
+
+  usable(iface: string): boolean { return this.view(iface).usable; }
+
+  /** Every interface has a verdict (no longer 'unknown'). */
+  allKnown(): boolean {
+    return this.cfg.publics.every((p) => this.view(p.iface).reason !== 'unknown');
+  }
+
+  /** Can this node carry `lan` now: is one of its interfaces there usable? (What heartbeats report.) */
+  lanUsable(lan: string): boolean {
+    return (this.byLan.get(lan) ?? []).some((p) => this.usable(p.iface));
+  }
+
+  /** The interface a helper answers on for `lan`: a usable one, else a healthy one, else the first. */
+  helperIface(lan: string): string | undefined {
+    const ifaces = this.byLan.get(lan);
+    if (!ifaces) return undefined;
+    return (ifaces.find((p) => this.usable(p.iface)) ?? ifaces.find((p) => this.view(p.iface).healthy) ?? ifaces[0])?.iface;
+  }
+
+  /**
+   * May a peer ask us to answer for `address` on `lan`? Only for addresses inside the LAN's prefixes, never for our
+   * own addresses or the gateway: an authenticated but misconfigured (or compromised) peer must not hijack them.
+   */
+  claimable(lan: string, address: string): boolean {
+    const ifaces = this.byLan.get(lan) ?? [];
+    const ip = address.split('/')[0]!;
+    if (ifaces.some((p) => p.gateway === ip || p.addresses.some((a) => a.address === ip))) return false;
+    return ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
+  }
+
+  /** Verdict changes since the last step, as iface-failed / iface-recovered events. */
+  reportVerdicts(): void {
+    for (const p of this.cfg.publics) {
+      const v = this.view(p.iface);
+      if (v.reason === 'unknown') continue;
+      const prev = this.reported.get(p.iface);
+      if (prev === v.healthy) continue;
+      this.reported.set(p.iface, v.healthy);
+      if (prev !== undefined || !v.healthy) this.out.event(v.healthy ? 'iface-recovered' : 'iface-failed', { iface: p.iface, lan: p.lan, reason: v.reason });
+    }
+  }
+
+  readError(iface: string): string | undefined {
+    return this.readErrors.get(iface);
+  }
+}

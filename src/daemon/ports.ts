@@ -1,0 +1,33 @@
+// The daemon's ports: what it needs from the world (clock, kernel, ARP sockets, private links, a logger),
+// injected so the tests run it with fakes on mocked timers.
+import type { KernelPort } from '../core/kernel-types.js';
+import type { CorePrivate } from '../core/types.js';
+import type { PrivateLink } from '../links/types.js';
+import type { ArpSocket } from '../os/linux/arp.js';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface DaemonPorts {
+  /** Monotonic milliseconds. */
+  now(): number;
+  kernel: KernelPort;
+  openArp(ifname: string): ArpSocket;
+  openLink(cfg: CorePrivate): Promise<PrivateLink>;
+  log: Logger;
+  /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
+  wallNow?(): number;
+}
+
+export interface DaemonOptions {
+  /** How often carrier state is read directly; the smallest carrier interval of the public interfaces. */
+  carrierIntervalMs: number;
+  /** Re-run the reconcile this often even without a change, to repair drift (e.g. routes an admin-down removed). */
+  resyncMs?: number;
+  /** ARP probe target per public interface (its gateway), or undefined for no probing. */
+  gateways: Record<string, string | undefined>;
+}
