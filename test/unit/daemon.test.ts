@@ -91,3 +91,51 @@ test('daemon: stop with cleanup removes hanet routes and proxy entries, keeps se
   await daemons.b.stop({ cleanup: true });
   assert.deepEqual(kernels.b.lines().filter((l) => l.includes('proto hanet') && !l.startsWith('ip addr')), []);
 });
+
+test('daemon: the helper acknowledges a claim only once its kernel holds the route and the proxy entry', async (t) => {
+  const { kernels, daemons, links, advance } = await setup(t);
+  await advance(300);
+  const atAck: string[][] = [];
+  const send = links.b.send.bind(links.b);
+  links.b.send = (msg) => {
+    if (msg.type === 'takeover-ack') atAck.push(kernels.b.lines().filter((l) => l.includes('10.0.0.11')));
+    send(msg);
+  };
+  kernels.a.setLink('eth0', { lowerUp: false, carrier: false });
+  await advance(100);
+  assert.equal(daemons.a.status().claims[0]?.acked, true);
+  assert.ok(atAck.length >= 1);
+  for (const lines of atAck) {
+    assert.ok(lines.some((l) => l.startsWith('ip neigh add proxy 10.0.0.11 dev eth0')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('ip route add 10.0.0.11/32 via 192.168.100.1 dev eth1')), lines.join('\n'));
+  }
+});
+
+test('daemon: a failed reconcile on the helper becomes a refusal the owner acts on (it asks again later)', async (t) => {
+  const { kernels, daemons, advance } = await setup(t);
+  await advance(300);
+  kernels.b.failNext('ip neigh add proxy', new Error('RTNETLINK answers: No buffer space available'));
+  kernels.a.setLink('eth0', { lowerUp: false, carrier: false });
+  await advance(50);
+  const refused = daemons.a.recentEvents().find((e) => e.type === 'takeover-refused');
+  assert.equal(refused?.reason, 'kernel-failed');
+  assert.ok(daemons.b.recentEvents().some((e) => e.type === 'help-refused' && e.reason === 'kernel-failed'));
+  await advance(400); // the refusal is remembered for a heartbeat timeout, then b is asked again (the failure was once)
+  assert.equal(daemons.a.status().claims[0]?.acked, true);
+  assert.ok(kernels.b.lines().some((l) => l.startsWith('ip neigh add proxy 10.0.0.11')));
+});
+
+test('daemon: a failing carrier read is an observation, not a failed port: no takeover', async (t) => {
+  const { kernels, daemons, advance } = await setup(t);
+  await advance(300);
+  const real = kernels.a.getLink.bind(kernels.a);
+  kernels.a.getLink = async (name) => { if (name === 'eth0') throw new Error('netlink request timed out'); return real(name); };
+  await advance(500);
+  const ev = daemons.a.recentEvents();
+  assert.equal(ev.filter((e) => e.type === 'carrier-read-failed').length, 1);
+  assert.ok(!ev.some((e) => e.type === 'iface-failed' || e.type === 'takeover-requested'));
+  assert.equal(daemons.a.status().publics[0]!.health.readError, 'netlink request timed out');
+  kernels.a.getLink = real;
+  await advance(50);
+  assert.equal(daemons.a.status().publics[0]!.health.readError, undefined);
+});
