@@ -32,7 +32,7 @@ export function formatStatus(s: DaemonStatus): string {
   const pubRows = [['INTERFACE', 'LAN', 'HEALTH', 'PROBE RTT', 'ADDRESSES', 'SERVED']];
   for (const p of s.publics) {
     const h = p.health;
-    const health = !h.healthy ? `FAILED ${h.reason} ${dur(s.nowMs - h.since)}` : h.usable ? 'healthy' : `recovering (hold-down, ${dur(s.nowMs - h.since)})`;
+    const health = !h.healthy ? `FAILED ${h.reason} ${dur(s.nowMs - h.since)}` : !h.usable ? `recovering (hold-down, ${dur(s.nowMs - h.since)})` : h.reason === 'gateway-unreachable' ? 'ok, GATEWAY UNREACHABLE' : 'healthy';
     const pl = p.placement;
     const served = pl.kind === 'own' ? 'here' : pl.kind === 'local' ? `on ${pl.iface} (local backup)` : pl.kind === 'remote' ? `by ${pl.peer} over ${pl.link}` : 'UNSERVED';
     pubRows.push([p.iface, p.lan, health, h.healthy ? ms(h.rttMs) : '-', p.addresses.join(' '), served]);
@@ -43,7 +43,7 @@ export function formatStatus(s: DaemonStatus): string {
   const linkRows = [['LINK', 'KIND', 'PEER', 'STATE', 'CARRIER', 'LAST HEARTBEAT', 'HEARTBEAT RTT', 'PEER LANS', 'REJECTED']];
   for (const l of s.links) {
     const rtt = l.rtt?.lastMs === null || l.rtt === undefined ? '-' : `${ms(l.rtt.lastMs, 0)} (avg ${ms(l.rtt.avgMs, 1)})`;
-    const lans = Object.entries(l.peerLans).map(([k, v]) => `${k}:${v.healthy ? 'ok' : 'FAILED'}`).join(' ') || '-';
+    const lans = Object.entries(l.peerLans).map(([k, v]) => `${k}:${!v.healthy ? 'FAILED' : v.gateway === false ? 'no-gateway' : 'ok'}`).join(' ') || '-';
     const rej = Object.entries(l.rejected ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
     linkRows.push([l.name, l.kind, l.peer, l.alive ? 'alive' : 'DOWN', l.carrierUp ? 'up' : 'DOWN',
       l.lastHeartbeatAgoMs === null ? 'never' : `${dur(l.lastHeartbeatAgoMs)} ago`, rtt, lans, rej]);

@@ -1,8 +1,11 @@
-// Pure health verdict for one public interface, from carrier samples and ARP probe replies (no I/O, time passed in).
-// Carrier is sampled directly (kernel carrier-down notifications were measured to arrive up to ~1 s late), and ARP
-// probes to the gateway catch silent failures where the link stays UP,LOWER_UP but traffic is dropped.
+// Pure health verdict for one public interface, from carrier samples and probe replies (no I/O, time passed in).
+// Carrier is sampled directly (kernel carrier-down notifications were measured to arrive up to ~1 s late), and probes
+// of the gateway catch silent failures where the link stays UP,LOWER_UP but traffic is dropped. Probes of LAN peers
+// in the same rounds tell this port's failure from the gateway's: when the gateway stops answering but a peer still
+// does, the port works ('gateway-unreachable': healthy) — during a gateway outage every server's gateway probes fail
+// at once, and none of them must take that for its own failure.
 
-export type HealthReason = 'ok' | 'unknown' | 'admin-down' | 'carrier-down' | 'arp-timeout' | 'missing';
+export type HealthReason = 'ok' | 'unknown' | 'admin-down' | 'carrier-down' | 'arp-timeout' | 'missing' | 'gateway-unreachable';
 
 export interface HealthSettings {
   arp: boolean;
@@ -32,6 +35,9 @@ export class PublicHealth {
    * window: when the event loop stalls no probes go out, and a stall must not look like a dead link. */
   private missed = 0;
   private rttMs: number | undefined;
+  /** Send times of the last `arpMisses` probe rounds (a peer reply after the oldest proves the port now). */
+  private readonly recentRounds: number[] = [];
+  private lastPeerReplyAt: number | undefined;
   private everFailed = false;
   private verdict: { healthy: boolean; reason: HealthReason; since: number };
 
@@ -58,14 +64,23 @@ export class PublicHealth {
     if (this.up && this.lowerUp && prev !== undefined && prev >= this.carrierSince && (this.lastReplyAt === undefined || this.lastReplyAt < prev)) {
       this.missed++;
     }
+    this.recentRounds.push(now);
+    if (this.recentRounds.length > this.s.arpMisses) this.recentRounds.shift();
     this.lastProbeAt = now;
     this.evaluate(now);
   }
 
+  /** The gateway answered a probe. */
   reply(now: number): void {
     if (this.lastProbeAt !== undefined) this.rttMs = Math.max(0, now - this.lastProbeAt);
     this.lastReplyAt = now;
     this.missed = 0;
+    this.evaluate(now);
+  }
+
+  /** A LAN peer answered a probe: this port sends and receives. */
+  peerReply(now: number): void {
+    this.lastPeerReplyAt = now;
     this.evaluate(now);
   }
 
@@ -94,7 +109,13 @@ export class PublicHealth {
     else if (!this.up) { healthy = false; reason = 'admin-down'; }
     else if (!this.lowerUp) { healthy = false; reason = 'carrier-down'; }
     else if (!this.s.arp) { healthy = true; reason = 'ok'; }
-    else if (this.missed >= this.s.arpMisses) { healthy = false; reason = 'arp-timeout'; }
+    else if (this.missed >= this.s.arpMisses) {
+      // The gateway is silent. A peer answering one of the same recent rounds proves this port: the gateway is the
+      // problem. (Peers are probed in every round, so this costs no extra time.)
+      const peersAnswer = this.lastPeerReplyAt !== undefined && this.recentRounds.length > 0 && this.lastPeerReplyAt >= this.recentRounds[0]!;
+      healthy = peersAnswer;
+      reason = peersAnswer ? 'gateway-unreachable' : 'arp-timeout';
+    }
     else if (repliedSinceCarrier) { healthy = true; reason = 'ok'; }
     else {
       // carrier just came (back) up and no reply yet: keep the previous verdict until a reply or enough misses.

@@ -11,6 +11,8 @@ export class Lans {
   private readonly health = new Map<string, PublicHealth>();
   /** The last verdict reported per interface (for iface-failed / iface-recovered). */
   private readonly reported = new Map<string, boolean>();
+  /** Interfaces whose gateway is reported unreachable now (the port itself works). */
+  private readonly gatewayDown = new Map<string, boolean>();
   /** Interfaces whose carrier read is failing now (one event per streak), with the error. */
   private readonly readErrors = new Map<string, string>();
   private now = 0;
@@ -41,7 +43,20 @@ export class Lans {
   }
 
   probeSent(iface: string): void { this.health.get(iface)?.probeSent(this.now); }
-  probeReply(iface: string): void { this.health.get(iface)?.reply(this.now); }
+
+  /** A probe target answered: the gateway, or (any other target) a LAN peer. */
+  probeReply(iface: string, target?: string): void {
+    const h = this.health.get(iface);
+    const p = this.cfg.publics.find((q) => q.iface === iface);
+    if (!h || !p) return;
+    if (target === undefined || target === p.gateway) h.reply(this.now);
+    else h.peerReply(this.now);
+  }
+
+  /** Does this node reach the gateway of `lan` (through one of its usable interfaces)? */
+  lanReachesGateway(lan: string): boolean {
+    return (this.byLan.get(lan) ?? []).some((p) => this.usable(p.iface) && this.view(p.iface).reason === 'ok');
+  }
 
   view(iface: string): HealthView {
     return this.health.get(iface)!.view(this.now);
@@ -77,11 +92,19 @@ export class Lans {
     return ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
   }
 
-  /** Verdict changes since the last step, as iface-failed / iface-recovered events. */
+  /**
+   * Verdict changes since the last step, as events: iface-failed / iface-recovered for the port, and
+   * gateway-unreachable / gateway-reachable while the port works but the gateway does not answer.
+   */
   reportVerdicts(): void {
     for (const p of this.cfg.publics) {
       const v = this.view(p.iface);
       if (v.reason === 'unknown') continue;
+      const gwDown = v.reason === 'gateway-unreachable';
+      if (gwDown !== (this.gatewayDown.get(p.iface) ?? false)) {
+        this.gatewayDown.set(p.iface, gwDown);
+        this.out.event(gwDown ? 'gateway-unreachable' : 'gateway-reachable', { iface: p.iface, lan: p.lan, gateway: p.gateway });
+      }
       const prev = this.reported.get(p.iface);
       if (prev === v.healthy) continue;
       this.reported.set(p.iface, v.healthy);

@@ -18,8 +18,15 @@ export interface Claim {
  */
 export interface HeartbeatEcho { seq: number; at: number; holdMs?: number }
 
+/**
+ * What a node reports of one of its LANs: whether it can carry it (`healthy`), whether it reaches the LAN's gateway
+ * (`gateway`: false during a gateway outage, while the port itself works), and its own service addresses there
+ * (peers probe them to tell their own port's failure from the gateway's, and never help anyone else claim them).
+ */
+export interface LanReport { healthy: boolean; gateway?: boolean; addresses?: string[] }
+
 export type PeerMessage =
-  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, { healthy: boolean }>; canHelp: boolean; helping: string[]; claims: Claim[]; echo?: HeartbeatEcho }
+  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, LanReport>; canHelp: boolean; helping: string[]; claims: Claim[]; echo?: HeartbeatEcho }
   | ({ type: 'takeover' } & Claim)
   | { type: 'takeover-ack'; claimId: string; ok: boolean; reason?: string }
   | { type: 'release'; claimId: string }

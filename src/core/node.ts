@@ -29,6 +29,8 @@ export interface NodeStatus {
 
 /** Readiness never waits longer than this for peers' first heartbeats (ms). */
 const READY_AT_THE_LATEST_MS = 2000;
+/** LAN peers probed besides the gateway, per interface: enough to tell this port from the gateway, cheap on a big LAN. */
+const PEER_PROBES = 2;
 
 export class HanetNode {
   private readonly out: Out;
@@ -41,6 +43,8 @@ export class HanetNode {
   private ready = false;
   private startedAt = 0;
   private lastDesired = '';
+  /** The probe targets last emitted per interface (as text), so they are emitted only on change. */
+  private readonly probeTargets = new Map<string, string>();
 
   constructor(private readonly cfg: CoreConfig, idSeed = Math.random().toString(36).slice(2, 8)) {
     this.out = new Out(cfg.takeover);
@@ -63,7 +67,7 @@ export class HanetNode {
         break;
       case 'carrier': this.lans.carrier(ev.iface, ev.up, ev.lowerUp, ev.present ?? true, ev.error); break;
       case 'probe-sent': this.lans.probeSent(ev.iface); break;
-      case 'probe-reply': this.lans.probeReply(ev.iface); break;
+      case 'probe-reply': this.lans.probeReply(ev.iface, ev.target); break;
       case 'link-carrier': if (ev.error === undefined) this.peers.linkCarrier(ev.link, ev.up); break;
       case 'kernel-applied': this.gate.kernelApplied(ev.gen, ev.ok, ev.ok ? undefined : ev.error); break;
       case 'message': this.onMessage(ev.link, ev.from, ev.msg, ev.at); break;
@@ -103,6 +107,7 @@ export class HanetNode {
     this.helper.evaluate(now);
     this.owner.retransmit(now);
     for (const l of this.peers.dueHeartbeats(now)) this.out.send(l.cfg.name, this.heartbeat(l));
+    this.updateProbeTargets();
     let changed = false;
     if (this.ready) {
       const desired = this.desired();
@@ -122,9 +127,23 @@ export class HanetNode {
     return (this.lans.allKnown() && (this.peers.allHeard() || waited >= this.cfg.heartbeat.timeoutMs)) || waited >= Math.max(this.cfg.heartbeat.timeoutMs, READY_AT_THE_LATEST_MS);
   }
 
+  /** Each probing interface probes its gateway and a few LAN peers (the cheapest alive ones that report addresses). */
+  private updateProbeTargets(): void {
+    for (const p of this.cfg.publics) {
+      if (!p.arp || !p.gateway) continue;
+      const targets = [p.gateway, ...this.peers.probeTargets(p.lan, PEER_PROBES)];
+      const text = targets.join(' ');
+      if (this.probeTargets.get(p.iface) === text) continue;
+      this.probeTargets.set(p.iface, text);
+      this.out.probeTargets(p.iface, targets);
+    }
+  }
+
   private heartbeat(l: PeerView): HeartbeatMessage {
-    const lans: Record<string, { healthy: boolean }> = {};
-    for (const lan of this.lans.byLan.keys()) lans[lan] = { healthy: this.ready && this.lans.lanUsable(lan) };
+    const lans: HeartbeatMessage['lans'] = {};
+    for (const [lan, ifaces] of this.lans.byLan) {
+      lans[lan] = { healthy: this.ready && this.lans.lanUsable(lan), gateway: this.ready && this.lans.lanReachesGateway(lan), addresses: ifaces.flatMap((p) => p.addresses.map((a) => a.address)) };
+    }
     return { type: 'heartbeat', ready: this.ready, lans, canHelp: this.cfg.takeover.canHelp, helping: this.helper.owners(), claims: this.owner.claimsFor(l.cfg.name) };
   }
 

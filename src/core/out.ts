@@ -35,6 +35,10 @@ export class Out {
     this.effects.push({ kind: 'announce', iface, addresses, count: this.takeover.garpCount, intervalMs: this.takeover.garpIntervalMs });
   }
 
+  probeTargets(iface: string, targets: string[]): void {
+    this.effects.push({ kind: 'probe-targets', iface, targets });
+  }
+
   flushNeighbors(iface: string): void {
     this.effects.push({ kind: 'flush-neighbors', iface });
   }

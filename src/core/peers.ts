@@ -1,6 +1,6 @@
 // The peer table: per private link, the peer's liveness (heartbeats within the link's timeout, carrier of the
 // link's interface) and what the peer last reported (its LANs' health, whether it can help). Pure.
-import type { HeartbeatMessage } from './messages.js';
+import type { HeartbeatMessage, LanReport } from './messages.js';
 import type { Out } from './out.js';
 import type { CoreConfig, CorePrivate, HeartbeatSettings } from './types.js';
 
@@ -8,8 +8,8 @@ export interface PeerView {
   readonly cfg: CorePrivate;
   lastHbAt: number | undefined;
   carrierUp: boolean;
-  /** Health of the peer's LANs, from its last heartbeat. */
-  lans: Record<string, { healthy: boolean }>;
+  /** What the peer reported of its LANs in its last heartbeat. */
+  lans: Record<string, LanReport>;
   canHelp: boolean;
   alive: boolean;
   lastHbSentAt: number;
@@ -81,6 +81,19 @@ export class PeerTable {
       .sort((x, y) => x.cfg.cost - y.cfg.cost || cmp(x.cfg.peer, y.cfg.peer) || cmp(x.cfg.name, y.cfg.name));
   }
 
+  /**
+   * Service addresses of alive peers on `lan` whose port there works, cheapest link first, at most `max` peers: what
+   * this node probes besides the gateway, to tell its own port's failure from the gateway's.
+   */
+  probeTargets(lan: string, max: number): string[] {
+    return this.all()
+      .filter((l) => l.alive && l.lans[lan]?.healthy === true && (l.lans[lan]?.addresses?.length ?? 0) > 0)
+      .sort((x, y) => x.cfg.cost - y.cfg.cost || cmp(x.cfg.peer, y.cfg.peer))
+      .filter((l, i, all) => all.findIndex((o) => o.cfg.peer === l.cfg.peer) === i)
+      .slice(0, max)
+      .map((l) => l.lans[lan]!.addresses![0]!);
+  }
+
   /** Links whose heartbeat is due now (marked as sent). */
   dueHeartbeats(now: number): PeerView[] {
     const due = [...this.links.values()].filter((l) => now - l.lastHbSentAt >= this.heartbeat(l.cfg.name).intervalMs);
@@ -88,7 +101,7 @@ export class PeerTable {
     return due;
   }
 
-  status(now: number): Array<{ name: string; kind: string; peer: string; alive: boolean; carrierUp: boolean; lastHeartbeatAgoMs: number | null; peerLans: Record<string, { healthy: boolean }> }> {
+  status(now: number): Array<{ name: string; kind: string; peer: string; alive: boolean; carrierUp: boolean; lastHeartbeatAgoMs: number | null; peerLans: Record<string, LanReport> }> {
     return this.all().map((l) => ({
       name: l.cfg.name, kind: l.cfg.kind, peer: l.cfg.peer, alive: l.alive, carrierUp: l.carrierUp,
       lastHeartbeatAgoMs: l.lastHbAt === undefined ? null : now - l.lastHbAt, peerLans: l.lans,

@@ -60,7 +60,8 @@ export type CoreEvent =
    */
   | { type: 'carrier'; at: number; iface: string; up: boolean; lowerUp: boolean; present?: boolean; error?: string }
   | { type: 'probe-sent'; at: number; iface: string }
-  | { type: 'probe-reply'; at: number; iface: string }
+  /** A probe target answered on `iface`: the gateway (`target` absent or the gateway's address) or a LAN peer. */
+  | { type: 'probe-reply'; at: number; iface: string; target?: string }
   /** The carrier of a private link's interface; `error`: the read failed (the previous state stays). */
   | { type: 'link-carrier'; at: number; link: string; up: boolean; error?: string }
   /** The daemon reconciled the kernel to the desired state of generation `gen` (see docs/CONTRACTS.md, effect order). */
@@ -97,6 +98,8 @@ export const CORE_EVENT_TYPES = [
   'peer-down',
   'message-ignored',
   'carrier-read-failed',
+  'gateway-unreachable',
+  'gateway-reachable',
 ] as const;
 export const DAEMON_EVENT_TYPES = [
   /** A private link dropped control messages (bad MAC, replay, ...): rate-limited, `count` says how many. */
@@ -124,6 +127,8 @@ export type CoreEffect =
   /** Make the kernel hold `desired`, then report `kernel-applied` with this `gen` (generations only grow). */
   | { kind: 'kernel'; desired: DesiredKernelState; gen: number }
   | { kind: 'announce'; iface: string; addresses: string[]; count: number; intervalMs: number }
+  /** What to probe on `iface` every probe interval: its gateway first, then LAN peers' addresses (emitted on change). */
+  | { kind: 'probe-targets'; iface: string; targets: string[] }
   /** Traffic just moved away from `iface`: drop its dynamic neighbour entries (packets queued there stall TCP). */
   | { kind: 'flush-neighbors'; iface: string }
   | { kind: 'event'; event: CoreLogEvent };

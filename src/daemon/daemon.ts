@@ -45,6 +45,8 @@ export class Daemon {
   private readonly reconciler: Reconciler;
   private readonly peerStats: PeerStats;
   private readonly lastProbe = new Map<string, number>();
+  /** What the core asks to probe per interface: the gateway first, then LAN peers. */
+  private readonly probeTargets = new Map<string, string[]>();
   private readonly eventCounts: Partial<Record<CoreEventType, number>> = {};
   private readonly events: CoreLogEvent[] = [];
   private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
@@ -68,9 +70,8 @@ export class Daemon {
     const { ports, cfg } = this;
     for (const p of cfg.publics) {
       const arp = ports.openArp(p.iface);
-      const gw = this.opts.gateways[p.iface];
       arp.onReply((r) => {
-        if (gw && r.senderIp === gw) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface });
+        if (this.probeTargets.get(p.iface)?.includes(r.senderIp)) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface, target: r.senderIp });
       });
       this.arps.set(p.iface, arp);
     }
@@ -126,14 +127,14 @@ export class Daemon {
 
   private probe(now: number): void {
     for (const p of this.cfg.publics) {
-      const gw = this.opts.gateways[p.iface];
-      if (!p.arp || !gw) continue;
+      const targets = this.probeTargets.get(p.iface);
+      if (!p.arp || !targets?.length) continue;
       // Timers fire with ~1 ms jitter: a strict comparison would skip every other probe when the poll period
       // equals the probe interval, doubling detection time.
       if (now - (this.lastProbe.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
       this.lastProbe.set(p.iface, now);
       try {
-        this.arps.get(p.iface)?.sendProbe(gw);
+        for (const t of targets) this.arps.get(p.iface)?.sendProbe(t);
         this.feed({ type: 'probe-sent', at: now, iface: p.iface });
       } catch {
         // the interface may be down (ENETDOWN): the carrier read already says so
@@ -161,6 +162,7 @@ export class Daemon {
           try { this.links.get(e.link)?.send(this.peerStats.withEcho(e.link, e.msg)); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
           break;
         case 'announce': this.announce(e); break;
+        case 'probe-targets': this.probeTargets.set(e.iface, e.targets); break;
         case 'flush-neighbors':
           this.ports.kernel.flushNeighbors(e.iface).then(
             (n) => { if (n) this.ports.log.debug({ iface: e.iface, entries: n }, 'neighbour entries flushed'); },

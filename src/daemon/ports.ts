@@ -28,6 +28,4 @@ export interface DaemonOptions {
   carrierIntervalMs: number;
   /** Re-run the reconcile this often even without a change, to repair drift (e.g. routes an admin-down removed). */
   resyncMs?: number;
-  /** ARP probe target per public interface (its gateway), or undefined for no probing. */
-  gateways: Record<string, string | undefined>;
 }

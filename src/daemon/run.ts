@@ -37,7 +37,6 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
     // wallNow: Date.now (the default), the clock ControlSender stamps envelopes with, so echoed send times match.
   }, {
     carrierIntervalMs: Math.min(...cfg.public.map((p) => p.probe.carrierIntervalMs)),
-    gateways: Object.fromEntries(cfg.public.map((p) => [p.interface, p.gateway])),
   });
   const operations = await startOperations(cfg, core, daemon, log); // metrics and notify hooks, subscribed before start
   await daemon.start();

@@ -35,7 +35,7 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod';
 import { HanetError } from '../errors.js';
 import { isIp, parseCidr } from '../core/ip.js';
-import type { Claim, HeartbeatEcho, PeerMessage, PeerMessageType } from '../core/messages.js';
+import type { Claim, HeartbeatEcho, LanReport, PeerMessage, PeerMessageType } from '../core/messages.js';
 
 export const CONTROL_MAGIC = Buffer.from('HNT', 'latin1');
 export const CONTROL_VERSION = 1;
@@ -80,6 +80,14 @@ const claimShape = {
 };
 const claimSchema = z.object(claimShape);
 
+const lanReportSchema = z.object({
+  healthy: z.boolean(),
+  /** Whether the sender reaches the LAN's gateway (absent: not probed). */
+  gateway: z.boolean().optional(),
+  /** The sender's own service addresses on the LAN. */
+  addresses: z.array(z.string().refine((s) => isIp(s), 'not an IP address')).max(256).optional(),
+});
+
 const echoSchema = z.object({
   /** Sequence number of the peer's message being echoed. */
   seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
@@ -99,7 +107,7 @@ const messageSchemas = {
     /** False while the sender is still starting (no verdicts yet): its empty claim list then releases nothing. */
     ready: z.boolean().optional(),
     /** Health of each public LAN of the sender, by LAN name. */
-    lans: z.record(lanName, z.object({ healthy: z.boolean() })).refine((r) => Object.keys(r).length <= 64, 'too many lans'),
+    lans: z.record(lanName, lanReportSchema).refine((r) => Object.keys(r).length <= 64, 'too many lans'),
     /** Whether the sender may act as a helper now. */
     canHelp: z.boolean(),
     /** Owners the sender currently helps. */
@@ -126,9 +134,9 @@ type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A]
 type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? SameKeys<A, B> : false) : false;
 type WireMatchesCore = {
   [K in PeerMessageType]: SameShape<z.output<(typeof messageSchemas)[K]>, Extract<PeerMessage, { type: K }>>;
-} & { claim: SameShape<z.output<typeof claimSchema>, Claim>; echo: SameShape<z.output<typeof echoSchema>, HeartbeatEcho> };
+} & { claim: SameShape<z.output<typeof claimSchema>, Claim>; echo: SameShape<z.output<typeof echoSchema>, HeartbeatEcho>; lan: SameShape<z.output<typeof lanReportSchema>, LanReport> };
 const wireMatchesCore: { [K in keyof WireMatchesCore]: WireMatchesCore[K] & true } = {
-  heartbeat: true, takeover: true, 'takeover-ack': true, release: true, 'release-ack': true, claim: true, echo: true,
+  heartbeat: true, takeover: true, 'takeover-ack': true, release: true, 'release-ack': true, claim: true, echo: true, lan: true,
 };
 void wireMatchesCore;
 

@@ -4,6 +4,7 @@ import { HanetNode } from '../../src/core/node.js';
 import type { CoreConfig, CoreEffect, CoreEvent, CoreLogEvent, CorePrivate, CorePublic, PeerMessage } from '../../src/core/types.js';
 import type { DesiredKernelState } from '../../src/core/kernel-types.js';
 
+/** One public port in the model: admin state, carrier, and whether its path to the LAN works (false: a silent failure). */
 export interface PortWorld { up: boolean; lowerUp: boolean; reachesGateway: boolean }
 
 export interface SimNode {
@@ -19,6 +20,8 @@ export interface SimNode {
   ports: Map<string, PortWorld>;
   /** While set, this node's kernel reconciles fail with this error (reported back to its core). */
   kernelError?: string;
+  /** What the core asked to probe, per interface. */
+  probeTargets: Map<string, string[]>;
 }
 
 export const defaults = (node: string, publics: CorePublic[], privates: CorePrivate[], over: Partial<CoreConfig['takeover']> = {}): CoreConfig => ({
@@ -44,6 +47,8 @@ export class Sim {
   private readonly wires = new Map<string, { node: string; link: string; up: boolean }>();
   private readonly queue: Array<{ to: string; ev: CoreEvent }> = [];
   lastProbe = new Map<string, number>();
+  /** The LAN's gateway answers probes (false: a gateway outage). */
+  gatewayUp = true;
   /** messages dropped on the way (for forged/lost message tests) */
   dropFilter: ((from: string, to: string, msg: PeerMessage) => boolean) | undefined;
 
@@ -51,7 +56,7 @@ export class Sim {
     const old = this.nodes.get(cfg.node);
     const n: SimNode = {
       name: cfg.node, cfg, core: new HanetNode(cfg, `s${this.nodes.size}${this.now}`), alive: true,
-      announces: [], events: [], sent: [], flushes: [],
+      announces: [], events: [], sent: [], flushes: [], probeTargets: new Map(),
       ports: old?.ports ?? new Map(cfg.publics.map((p) => [p.iface, { up: true, lowerUp: true, reachesGateway: true }])),
     };
     this.nodes.set(cfg.node, n);
@@ -95,6 +100,7 @@ export class Sim {
         }
         case 'announce': n.announces.push({ at: this.now, iface: e.iface, addresses: e.addresses }); break;
         case 'flush-neighbors': n.flushes.push(e.iface); break;
+        case 'probe-targets': n.probeTargets.set(e.iface, e.targets); break;
         case 'event': n.events.push(e.event); break;
         case 'send': {
           n.sent.push({ at: this.now, link: e.link, msg: e.msg });
@@ -138,7 +144,9 @@ export class Sim {
           if (p.arp && this.now - (this.lastProbe.get(k) ?? -Infinity) >= p.arpIntervalMs) {
             this.lastProbe.set(k, this.now);
             this.apply(n, n.core.handle({ type: 'probe-sent', at: this.now, iface: p.iface }));
-            if (w.up && w.lowerUp && w.reachesGateway) this.apply(n, n.core.handle({ type: 'probe-reply', at: this.now, iface: p.iface }));
+            for (const target of n.probeTargets.get(p.iface) ?? []) {
+              if (this.answers(w, target, p.gateway)) this.apply(n, n.core.handle({ type: 'probe-reply', at: this.now, iface: p.iface, target }));
+            }
           }
         }
         for (const l of n.cfg.privates) {
@@ -149,6 +157,18 @@ export class Sim {
         this.flush();
       }
     }
+  }
+
+  /** Does `target` answer a probe sent from port `w`: the gateway if it is up, a peer's address if that port works? */
+  private answers(w: PortWorld, target: string, gateway: string): boolean {
+    const works = (x: PortWorld) => x.up && x.lowerUp && x.reachesGateway;
+    if (!works(w)) return false;
+    if (target === gateway) return this.gatewayUp;
+    for (const m of this.nodes.values()) {
+      const q = m.cfg.publics.find((pp) => pp.addresses.some((a) => a.address === target));
+      if (q) return m.alive !== undefined && works(m.ports.get(q.iface)!);
+    }
+    return false;
   }
 
   /** Lines like `route 0.0.0.0/1 via 192.168.100.2 dev eth1 src 10.0.0.11` for readable assertions. */

@@ -42,7 +42,7 @@ async function setup(t: import('node:test').TestContext) {
     openArp: (iface) => fakeArp(world, n, iface, kernels[n]),
     openLink: async () => links[n],
     log: quiet,
-  }, { carrierIntervalMs: 10, gateways: { eth0: '10.0.0.1' } })])) as Record<'a' | 'b', Daemon>;
+  }, { carrierIntervalMs: 10 })])) as Record<'a' | 'b', Daemon>;
   const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
   const advance = async (ms: number) => {
     for (let i = 0; i < ms; i++) { world.now += 1; mock.timers.tick(1); await flush(); }

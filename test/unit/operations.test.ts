@@ -50,7 +50,7 @@ async function setup(t: TestContext) {
     openArp: () => fakeArp(world, 0.25),
     openLink: async () => links[n],
     log: quiet,
-  }, { carrierIntervalMs: 10, gateways: { eth0: '10.0.0.1' } })])) as Record<'a' | 'b', Daemon>;
+  }, { carrierIntervalMs: 10 })])) as Record<'a' | 'b', Daemon>;
   const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
   const advance = async (ms: number) => {
     for (let i = 0; i < ms; i++) { world.now += 1; mock.timers.tick(1); await flush(); }

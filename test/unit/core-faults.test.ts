@@ -1,0 +1,60 @@
+// Compound faults on the fake-time simulation (issue #10): each scenario failed before its fix.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sim, defaults, priv, pub } from './core-sim.js';
+
+/** a, b, d on lan0; a has private links to b (cheaper) and d; b and d are linked too. */
+function trio(): Sim {
+  const sim = new Sim();
+  sim.add(defaults('a', [pub('eth0', '10.0.0.11', { arpMisses: 2 })], [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2', 10), priv('ad', 'eth2', 'd', '192.168.101.1', '192.168.101.2', 20)]));
+  sim.add(defaults('b', [pub('eth0', '10.0.0.12', { arpMisses: 2 })], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1'), priv('bd', 'eth2', 'd', '192.168.102.1', '192.168.102.2')]));
+  sim.add(defaults('d', [pub('eth0', '10.0.0.14', { arpMisses: 2 })], [priv('ad', 'eth1', 'a', '192.168.101.2', '192.168.101.1'), priv('bd', 'eth2', 'b', '192.168.102.2', '192.168.102.1')]));
+  sim.wire('a', 'ab', 'b', 'ab');
+  sim.wire('a', 'ad', 'd', 'ad');
+  sim.wire('b', 'bd', 'd', 'bd');
+  return sim;
+}
+const types = (sim: Sim, n: string) => sim.node(n).events.map((e) => e.type);
+const proxies = (sim: Sim, n: string) => sim.kernelText(n).filter((l) => l.startsWith('proxy'));
+
+test('gateway outage: every server sees it at once, none takes it for its own failure: no claim, no takeover', () => {
+  const sim = trio();
+  sim.advance(300);
+  for (const n of ['a', 'b', 'd']) assert.deepEqual(sim.node(n).probeTargets.get('eth0')?.[0], '10.0.0.1', `${n} probes its gateway`);
+  assert.equal(sim.node('a').probeTargets.get('eth0')?.length, 3, 'and two LAN peers');
+  sim.gatewayUp = false;
+  sim.advance(2000);
+  for (const n of ['a', 'b', 'd']) {
+    assert.ok(!types(sim, n).some((t) => t === 'iface-failed' || t === 'takeover-requested' || t === 'help-start'), `${n}: ${types(sim, n).join(' ')}`);
+    assert.ok(types(sim, n).includes('gateway-unreachable'), `${n} says the gateway is unreachable`);
+    const h = sim.node(n).core.status(sim.now).publics[0]!.health;
+    assert.deepEqual([h.healthy, h.reason], [true, 'gateway-unreachable']);
+    assert.deepEqual(proxies(sim, n), []);
+  }
+  sim.gatewayUp = true;
+  sim.advance(100);
+  for (const n of ['a', 'b', 'd']) assert.ok(types(sim, n).includes('gateway-reachable'));
+});
+
+test('gateway outage, then a\'s port fails silently: a is carried by a peer (LAN-local clients still reach it)', () => {
+  const sim = trio();
+  sim.advance(300);
+  sim.gatewayUp = false;
+  sim.advance(200);
+  sim.port('a', 'eth0', { reachesGateway: false });
+  sim.advance(100);
+  assert.equal(sim.node('a').events.find((e) => e.type === 'iface-failed')?.reason, 'arp-timeout');
+  assert.deepEqual(proxies(sim, 'b'), ['proxy 10.0.0.11 dev eth0']);
+});
+
+test('a\'s port fails silently while the gateway is up: still detected within the probe misses and taken over', () => {
+  const sim = trio();
+  sim.advance(300);
+  const t0 = sim.now;
+  sim.port('a', 'eth0', { reachesGateway: false });
+  sim.advance(40);
+  const failed = sim.node('a').events.find((e) => e.type === 'iface-failed');
+  assert.equal(failed?.reason, 'arp-timeout');
+  assert.ok(failed!.at - t0 <= 30, `detected after ${failed!.at - t0} ms`);
+  assert.deepEqual(proxies(sim, 'b'), ['proxy 10.0.0.11 dev eth0']);
+});
