@@ -30,7 +30,7 @@ export interface HelperClaim {
 export type RefuseReason = 'not-helper' | 'unknown-lan' | 'lan-unhealthy' | 'bad-addresses' | 'kernel-failed';
 
 /** How a claim ends: the event named for it. */
-type EndReason = Extract<CoreEventType, 'help-release' | 'lease-expired' | 'help-link-down' | 'help-refused'>;
+type EndReason = Extract<CoreEventType, 'help-release' | 'help-superseded' | 'lease-expired' | 'help-link-down' | 'help-refused'>;
 
 export class HelperSide {
   /** Claims held, by owner + '/' + LAN. */
@@ -98,7 +98,20 @@ export class HelperSide {
     this.out.send(linkName, { type: 'release-ack', claimId });
   }
 
-  /** Leases, lingering routes, and claims whose private link lost carrier (it could not forward anyway). */
+  /**
+   * Another host announced an address we answer for on `lan`: the owner moved to another helper (our release may be
+   * lost on a silent link) or came back itself. Two servers must not answer for one address: let go at once.
+   */
+  onAnnouncement(lan: string, address: string, now: number): void {
+    for (const [key, hc] of this.helping) {
+      if (hc.lan === lan && hc.lingerUntil === undefined && hc.addresses.includes(address)) this.end(key, hc, 'help-superseded', now);
+    }
+  }
+
+  /**
+   * Leases, lingering routes, claims whose private link lost carrier (it could not forward anyway), and claims of an
+   * owner we no longer hear while another peer reports helping it (the owner moved on; its release did not reach us).
+   */
   evaluate(now: number): void {
     for (const [key, hc] of this.helping) {
       if (hc.lingerUntil !== undefined) {
@@ -108,8 +121,10 @@ export class HelperSide {
         }
         continue;
       }
-      if (this.peers.get(hc.link)?.carrierUp === false) this.end(key, hc, 'help-link-down', now);
+      const link = this.peers.get(hc.link);
+      if (link?.carrierUp === false) this.end(key, hc, 'help-link-down', now);
       else if (now >= hc.expiresAt) this.end(key, hc, 'lease-expired', now);
+      else if (link?.alive === false && this.peers.someoneElseHelps(hc.owner, this.cfg.node)) this.end(key, hc, 'help-superseded', now);
     }
   }
 
@@ -173,13 +188,13 @@ export class HelperSide {
   }
 
   /**
-   * Ends a claim, once: a release by its owner keeps the route for the linger time (packets still on their way to
-   * us reach the owner) and drops the proxy entry at once; every other end removes both.
+   * Ends a claim, once: a release by its owner, or another helper taking over, keeps the route for the linger time
+   * (packets still on their way to us reach the owner) and drops the proxy entry at once; every other end removes both.
    */
   private end(key: string, hc: HelperClaim, why: EndReason, now: number, reason?: RefuseReason, error?: string): void {
     if (hc.lingerUntil !== undefined) return;
     this.out.event(why, { owner: hc.owner, lan: hc.lan, claimId: hc.claimId, addresses: hc.addresses, ...(reason ? { reason } : {}), ...(error ? { error } : {}) });
-    if (why === 'help-release' && this.cfg.takeover.releaseLingerMs > 0) hc.lingerUntil = now + this.cfg.takeover.releaseLingerMs;
+    if ((why === 'help-release' || why === 'help-superseded') && this.cfg.takeover.releaseLingerMs > 0) hc.lingerUntil = now + this.cfg.takeover.releaseLingerMs;
     else this.helping.delete(key);
   }
 }

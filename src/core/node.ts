@@ -71,6 +71,11 @@ export class HanetNode {
       case 'link-carrier': if (ev.error === undefined) this.peers.linkCarrier(ev.link, ev.up); break;
       case 'kernel-applied': this.gate.kernelApplied(ev.gen, ev.ok, ev.ok ? undefined : ev.error); break;
       case 'message': this.onMessage(ev.link, ev.from, ev.msg, ev.at); break;
+      case 'announcement': {
+        const lan = this.cfg.publics.find((p) => p.iface === ev.iface)?.lan;
+        if (lan) this.helper.onAnnouncement(lan, ev.address, ev.at);
+        break;
+      }
       case 'tick': break;
     }
     this.evaluate(ev.at);

@@ -11,6 +11,8 @@ export interface PeerView {
   /** What the peer reported of its LANs in its last heartbeat. */
   lans: Record<string, LanReport>;
   canHelp: boolean;
+  /** Owners the peer reported helping in its last heartbeat. */
+  helping: string[];
   alive: boolean;
   lastHbSentAt: number;
 }
@@ -25,7 +27,7 @@ export class PeerTable {
 
   constructor(private readonly cfg: CoreConfig, private readonly out: Out) {
     for (const l of cfg.privates) {
-      this.links.set(l.name, { cfg: l, lastHbAt: undefined, carrierUp: true, lans: {}, canHelp: false, alive: false, lastHbSentAt: -Infinity });
+      this.links.set(l.name, { cfg: l, lastHbAt: undefined, carrierUp: true, lans: {}, canHelp: false, helping: [], alive: false, lastHbSentAt: -Infinity });
     }
   }
 
@@ -53,6 +55,12 @@ export class PeerTable {
     l.lastHbAt = now;
     l.lans = msg.lans;
     l.canHelp = msg.canHelp;
+    l.helping = msg.helping;
+  }
+
+  /** Does an alive peer other than `except` report helping `owner`? */
+  someoneElseHelps(owner: string, except: string): boolean {
+    return this.all().some((l) => l.alive && l.cfg.peer !== except && l.cfg.peer !== owner && l.helping.includes(owner));
   }
 
   /** Liveness transitions, as peer-up/peer-down events. */

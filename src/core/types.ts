@@ -67,6 +67,8 @@ export type CoreEvent =
   /** The daemon reconciled the kernel to the desired state of generation `gen` (see docs/CONTRACTS.md, effect order). */
   | { type: 'kernel-applied'; at: number; gen: number; ok: true }
   | { type: 'kernel-applied'; at: number; gen: number; ok: false; error: string }
+  /** Another host announced `address` on `iface` (a gratuitous ARP or unsolicited NA from a MAC not ours). */
+  | { type: 'announcement'; at: number; iface: string; address: string }
   | { type: 'message'; at: number; link: string; from: string; msg: PeerMessage }
   | { type: 'tick'; at: number };
 
@@ -91,6 +93,7 @@ export const CORE_EVENT_TYPES = [
   'help-renewed-adopted',
   'help-release',
   'help-refused',
+  'help-superseded',
   'lease-expired',
   'help-link-down',
   'help-route-removed',

@@ -73,6 +73,7 @@ export class Daemon {
       arp.onReply((r) => {
         if (this.probeTargets.get(p.iface)?.includes(r.senderIp)) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface, target: r.senderIp });
       });
+      arp.onAnnouncement((a) => this.feed({ type: 'announcement', at: a.atMs, iface: p.iface, address: a.ip }));
       this.arps.set(p.iface, arp);
     }
     for (const l of cfg.privates) {

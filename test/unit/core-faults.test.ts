@@ -58,3 +58,40 @@ test('a\'s port fails silently while the gateway is up: still detected within th
   assert.ok(failed!.at - t0 <= 30, `detected after ${failed!.at - t0} ms`);
   assert.deepEqual(proxies(sim, 'b'), ['proxy 10.0.0.11 dev eth0']);
 });
+
+/** How long two nodes held a proxy entry for `address` at once, sampling every `step` ms for `ms`. */
+function doubleAnswerMs(sim: Sim, address: string, ms: number, step = 5): number {
+  let total = 0;
+  for (let t = 0; t < ms; t += step) {
+    sim.advance(step, step);
+    const holders = [...sim.nodes.keys()].filter((n) => sim.kernelText(n).includes(`proxy ${address} dev eth0`));
+    if (holders.length > 1) total += step;
+  }
+  return total;
+}
+
+test('silent private link with several helpers: the owner moves to the next helper, the old one lets go within a heartbeat timeout', () => {
+  const sim = trio();
+  sim.advance(300);
+  sim.port('a', 'eth0', { lowerUp: false });
+  sim.advance(20);
+  assert.deepEqual(proxies(sim, 'b'), ['proxy 10.0.0.11 dev eth0'], 'b (cheaper) helps');
+  sim.silence('a', 'ab', true); // carrier up, nothing passes: a's release to b cannot arrive
+  const dbl = doubleAnswerMs(sim, '10.0.0.11', 3000);
+  assert.deepEqual(proxies(sim, 'd'), ['proxy 10.0.0.11 dev eth0'], 'd carries a now');
+  assert.deepEqual(proxies(sim, 'b'), [], 'b let go');
+  assert.ok(dbl <= 200, `double answering ${dbl} ms`);
+  assert.ok(types(sim, 'b').includes('help-superseded'));
+});
+
+test('silent private link, the announcement lost: the old helper still lets go once another peer reports helping the owner', () => {
+  const sim = trio();
+  sim.advance(300);
+  sim.port('a', 'eth0', { lowerUp: false });
+  sim.advance(20);
+  sim.silence('a', 'ab', true);
+  sim.port('b', 'eth0', { reachesGateway: false }); // b no longer hears the LAN (d's announcement), its carrier is up
+  sim.advance(400);
+  assert.deepEqual(proxies(sim, 'b'), []);
+  assert.ok(types(sim, 'b').includes('help-superseded') || types(sim, 'b').includes('help-release'), types(sim, 'b').join(' '));
+});

@@ -44,7 +44,7 @@ export class Sim {
   now = 0;
   readonly nodes = new Map<string, SimNode>();
   /** private link wiring: `${node}/${link}` -> peer node + its link name, and whether the cable is up */
-  private readonly wires = new Map<string, { node: string; link: string; up: boolean }>();
+  private readonly wires = new Map<string, { node: string; link: string; up: boolean; silent?: boolean }>();
   private readonly queue: Array<{ to: string; ev: CoreEvent }> = [];
   lastProbe = new Map<string, number>();
   /** The LAN's gateway answers probes (false: a gateway outage). */
@@ -75,6 +75,13 @@ export class Sim {
     this.wires.get(`${w.node}/${w.link}`)!.up = up;
   }
 
+  /** A silent private link: carrier stays up, every message is lost (both ways, or only from `a` when `oneWay`). */
+  silence(a: string, aLink: string, silent: boolean, opts: { oneWay?: boolean } = {}): void {
+    const w = this.wires.get(`${a}/${aLink}`)!;
+    w.silent = silent;
+    if (!opts.oneWay) this.wires.get(`${w.node}/${w.link}`)!.silent = silent;
+  }
+
   port(node: string, iface: string, s: Partial<PortWorld>): void {
     Object.assign(this.nodes.get(node)!.ports.get(iface)!, s);
   }
@@ -98,14 +105,27 @@ export class Sim {
           this.queue.push({ to: n.name, ev: err === undefined ? { type: 'kernel-applied', at: this.now, gen: e.gen, ok: true } : { type: 'kernel-applied', at: this.now, gen: e.gen, ok: false, error: err } });
           break;
         }
-        case 'announce': n.announces.push({ at: this.now, iface: e.iface, addresses: e.addresses }); break;
+        case 'announce': {
+          n.announces.push({ at: this.now, iface: e.iface, addresses: e.addresses });
+          // Gratuitous ARP is broadcast on the LAN: every other node whose port there works sees it.
+          const from = n.cfg.publics.find((p) => p.iface === e.iface);
+          if (!from || !this.works(n.ports.get(e.iface)!)) break;
+          for (const m of this.nodes.values()) {
+            if (m === n || !m.alive) continue;
+            for (const q of m.cfg.publics) {
+              if (q.lan !== from.lan || !this.works(m.ports.get(q.iface)!)) continue;
+              for (const address of e.addresses) this.queue.push({ to: m.name, ev: { type: 'announcement', at: this.now, iface: q.iface, address } });
+            }
+          }
+          break;
+        }
         case 'flush-neighbors': n.flushes.push(e.iface); break;
         case 'probe-targets': n.probeTargets.set(e.iface, e.targets); break;
         case 'event': n.events.push(e.event); break;
         case 'send': {
           n.sent.push({ at: this.now, link: e.link, msg: e.msg });
           const w = this.wires.get(`${n.name}/${e.link}`);
-          if (!w || !w.up) break;
+          if (!w || !w.up || w.silent) break;
           if (this.dropFilter?.(n.name, w.node, e.msg)) break;
           this.queue.push({ to: w.node, ev: { type: 'message', at: this.now, link: w.link, from: n.name, msg: e.msg } });
           break;
@@ -160,8 +180,10 @@ export class Sim {
   }
 
   /** Does `target` answer a probe sent from port `w`: the gateway if it is up, a peer's address if that port works? */
+  private works(x: PortWorld): boolean { return x.up && x.lowerUp && x.reachesGateway; }
+
   private answers(w: PortWorld, target: string, gateway: string): boolean {
-    const works = (x: PortWorld) => x.up && x.lowerUp && x.reachesGateway;
+    const works = (x: PortWorld) => this.works(x);
     if (!works(w)) return false;
     if (target === gateway) return this.gatewayUp;
     for (const m of this.nodes.values()) {

@@ -20,6 +20,7 @@ function fakeArp(world: World, node: string, iface: string, kernel: FakeKernel):
     sendGratuitous(ip: string) { world.garps.push({ node, iface, ip, at: world.now, proxiesAtSend: [...kernel.proxies.values()].map((p) => p.address) }); },
     sendProbe(target: string) { if (world.gatewayReachable.get(`${node}/${iface}`) !== false) { void target; pending++; } },
     onReply(f) { cb = f; return () => { cb = undefined; }; },
+    onAnnouncement() { return () => {}; },
     drain() { while (pending > 0) { pending--; cb?.({ senderIp: '10.0.0.1', senderMac: '02:00:00:00:00:01', atMs: world.now }); } },
     close() {},
   } as ArpSocket;

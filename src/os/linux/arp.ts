@@ -12,6 +12,8 @@ import { formatMac, parseMac } from '../../proto/inet.js';
 import { AF_PACKET, ETH_P_ARP, SOCK_DGRAM, htons, isNativeError, native, sockaddrLl, type NativePoller } from './native.js';
 
 export interface ArpReplyEvent { senderIp: string; senderMac: string; atMs: number }
+/** Another host announced `ip` (a gratuitous ARP: sender IP = target IP) from `mac`, which is not this interface's. */
+export interface ArpAnnouncement { ip: string; mac: string; atMs: number }
 
 export interface ArpSocket {
   /** request, sip = tip = ip, sha = this interface's MAC, broadcast */
@@ -20,6 +22,8 @@ export interface ArpSocket {
   sendProbe(targetIp: string): void;
   /** Every ARP reply received on the interface (sender 0.0.0.0 ignored). Returns an unsubscribe function. */
   onReply(cb: (r: ArpReplyEvent) => void): () => void;
+  /** Gratuitous ARPs of other hosts (another node now answers for an address). Returns an unsubscribe function. */
+  onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void;
   /** read pending frames now (before judging probe timeouts) */
   drain(): void;
   close(): void;
@@ -32,6 +36,7 @@ class PacketArpSocket implements ArpSocket {
   private readonly buf = Buffer.alloc(256);
   private readonly dest: Buffer;
   private readonly listeners: ((r: ArpReplyEvent) => void)[] = [];
+  private readonly announcementListeners: ((a: ArpAnnouncement) => void)[] = [];
   private closed = false;
 
   constructor(private readonly ifname: string) {
@@ -87,11 +92,11 @@ class PacketArpSocket implements ArpSocket {
   }
 
   onReply(cb: (r: ArpReplyEvent) => void): () => void {
-    this.listeners.push(cb);
-    return () => {
-      const i = this.listeners.indexOf(cb);
-      if (i !== -1) this.listeners.splice(i, 1);
-    };
+    return subscribe(this.listeners, cb);
+  }
+
+  onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void {
+    return subscribe(this.announcementListeners, cb);
   }
 
   drain(): void {
@@ -110,8 +115,14 @@ class PacketArpSocket implements ArpSocket {
       if (r.address.length >= 8 && r.address.readInt32LE(4) !== this.ifindex) continue;
       if (r.length < ARP_LEN) continue;
       const d = decodeArp(new Uint8Array(this.buf.buffer, this.buf.byteOffset, Math.min(r.length, this.buf.length)));
-      if (!d.ok || d.value.op !== ARP_REPLY || d.value.senderIp === '0.0.0.0') continue;
-      const ev: ArpReplyEvent = { senderIp: d.value.senderIp, senderMac: d.value.senderMac, atMs };
+      if (!d.ok || d.value.senderIp === '0.0.0.0') continue;
+      const v = d.value;
+      if (v.senderIp === v.targetIp && this.announcementListeners.length > 0 && v.senderMac !== this.mac()) { // gratuitous ARPs are rare: the MAC is read at each (it may change)
+        const a: ArpAnnouncement = { ip: v.senderIp, mac: v.senderMac, atMs };
+        for (const l of [...this.announcementListeners]) l(a);
+      }
+      if (v.op !== ARP_REPLY) continue;
+      const ev: ArpReplyEvent = { senderIp: v.senderIp, senderMac: v.senderMac, atMs };
       for (const l of [...this.listeners]) l(ev);
     }
   }
@@ -123,7 +134,16 @@ class PacketArpSocket implements ArpSocket {
     try { native().close(this.fd); } catch { /* ignore */ }
     this.fd = -1;
     this.listeners.length = 0;
+    this.announcementListeners.length = 0;
   }
+}
+
+function subscribe<T>(list: T[], cb: T): () => void {
+  list.push(cb);
+  return () => {
+    const i = list.indexOf(cb);
+    if (i !== -1) list.splice(i, 1);
+  };
 }
 
 function sockErr(what: string, e: unknown): HanetError {
