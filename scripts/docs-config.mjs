@@ -1,4 +1,4 @@
-// Writes docs/configuration.md from the compiled schema and example (run by `npm run docs:config` after a build).
+// Writes docs/configuration.md from the compiled configuration schema (run by `npm run docs:config` after a build).
 import { writeFileSync } from 'node:fs';
 import { configReference } from '../dist/src/config/reference.js';
 

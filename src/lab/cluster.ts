@@ -7,18 +7,23 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
 import { HanetError } from '../errors.js';
+import type { ConfigInput } from '../config/schema.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { hanetArgv, serialTtyPath, type LabHandle } from './lab.js';
 import type { Topology } from './topology.js';
 
+/** Some of a configuration's fields, at any depth (lists are replaced whole, as `merge` does). */
+export type ConfigOverrides = DeepPartial<ConfigInput>;
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
 export interface ClusterOptions {
   /** Servers to run hanet on; default: every server node of the topology. */
   servers?: string[];
   /** Extra YAML fields per node (snake_case, merged over the generated config), e.g. { takeover: { lease_ms: 1000 } }. */
-  overrides?: Record<string, Record<string, unknown>>;
+  overrides?: Record<string, ConfigOverrides>;
   /** Applied to every node before the per-node overrides. */
-  common?: Record<string, unknown>;
+  common?: ConfigOverrides;
   /** Working directory for configs, key, sockets and logs; default /run/hanet-lab/<lab>/cluster. */
   dir?: string;
 }
@@ -43,7 +48,7 @@ export interface Cluster {
  * The generated configuration of one server of a lab topology, as a raw (YAML-shaped) object. `lab` (the lab's
  * name) locates the tty paths of serial links; default: taken from `dir` = /run/hanet-lab/<lab>/cluster.
  */
-export function serverConfig(topo: Topology, node: string, dir: string, lab?: string): Record<string, unknown> {
+export function serverConfig(topo: Topology, node: string, dir: string, lab?: string): ConfigInput {
   const spec = topo.nodes[node];
   if (!spec || spec.role !== 'server') throw new HanetError('HANET_ERR_LAB', `${node} is not a server of the topology`);
   const routerOn = (sw: string): string | undefined => {
@@ -66,7 +71,7 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
       default_route: i === hasDefault,
     };
   });
-  const priv: Array<Record<string, unknown>> = [];
+  const priv: ConfigInput['private'] = [];
   for (const l of topo.links) {
     if (l.kind !== 'veth') continue;
     const [e1, e2] = l.ends;
@@ -77,7 +82,7 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
     const local = spec.ports.find((p) => p.name === mine.port)?.addresses[0];
     const remote = topo.nodes[mine.peer]!.ports.find((p) => p.name === mine.peerPort)?.addresses[0];
     if (!local || !remote) continue;
-    priv.push({ name: [node, mine.peer].sort().join(''), kind: 'ethernet', interface: mine.port, address: local, peer: mine.peer, peer_address: remote.split('/')[0] });
+    priv.push({ name: [node, mine.peer].sort().join(''), kind: 'ethernet', interface: mine.port, address: local, peer: mine.peer, peer_address: remote.split('/')[0]! });
   }
   // Serial and udp links: the link's ends are the TUN interfaces hanet creates (named like the topology's ports).
   const labName = lab ?? /\/run\/hanet-lab\/([a-z0-9]{1,8})\//.exec(dir + '/')?.[1] ?? 'lab';
@@ -90,9 +95,10 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
     const local = spec.ports.find((p) => p.name === port)?.addresses[0];
     const remote = topo.nodes[peer]?.ports.find((p) => p.name === peerPort)?.addresses[0];
     if (!local || !remote) continue;
-    const common = { name: `${[node, peer].sort().join('')}-${l.kind === 'serial' ? 'ser' : 'udp'}`, interface: port, address: local, peer, peer_address: remote.split('/')[0] };
+    const common = { name: `${[node, peer].sort().join('')}-${l.kind === 'serial' ? 'ser' : 'udp'}`, interface: port, address: local, peer, peer_address: remote.split('/')[0]! };
     if (l.kind === 'serial') {
-      priv.push({ ...common, kind: 'serial', device: serialTtyPath(labName, node, port), baud: l.baud });
+      // A validated topology gives every serial link its baud rate.
+      priv.push({ ...common, kind: 'serial', device: serialTtyPath(labName, node, port), baud: l.baud! });
     } else {
       const addrOf = (ref: string) => { const [n, p] = ref.split(':') as [string, string]; return topo.nodes[n]?.ports.find((q) => q.name === p)?.addresses[0]?.split('/')[0]; };
       const mineU = addrOf(l.underlay![i]!);

@@ -21,17 +21,12 @@ import type { ReplayGuard } from '../proto/replay.js';
 import { encodeFrame, FRAME_CONTROL, FRAME_IP, frameWireLen, SerialDeframer, type DeframerStats } from '../proto/serial-frame.js';
 import { openSerialLine, type ByteLine, type OpenLine } from '../os/linux/serial.js';
 import type { PacketPort, TunStats } from '../os/linux/tun.js';
+import { lineBytesPerSecond, lineTimeMs } from '../config/links/serial.js';
 import { ControlChannel } from './control-rx.js';
 import type { LinkStats, PrivateLink, ReceivedMessage, RejectEvent } from './types.js';
 
-/** Bits on the line per byte: 8N1 = start + 8 data + stop. */
-export const BITS_PER_BYTE = 10;
-
-/** The default MTU for a baud rate: a full frame takes at most ~50 ms of line time, within 296..1500. */
-export function defaultSerialMtu(baud: number): number {
-  const bytes50ms = Math.floor((baud / BITS_PER_BYTE) * 0.05);
-  return Math.max(296, Math.min(1500, bytes50ms));
-}
+// The line-timing maths (bits per byte, line time, the MTU default) is the serial kind's, with its configuration.
+export { BITS_PER_BYTE, serialMtuDefault as defaultSerialMtu } from '../config/links/serial.js';
 
 /**
  * Tracks when the line will have sent everything written so far (a virtual clock at the line rate). Pure: time
@@ -44,7 +39,7 @@ export class LinePacer {
   waitMs(now: number): number { return this.busyUntil - this.leadMs - now; }
   /** n bytes were handed to the driver at `now`. */
   sent(now: number, n: number): void {
-    this.busyUntil = Math.max(this.busyUntil, now) + (n * BITS_PER_BYTE * 1000) / this.baud;
+    this.busyUntil = Math.max(this.busyUntil, now) + lineTimeMs(n, this.baud);
   }
   reset(): void { this.busyUntil = -Infinity; }
 }
@@ -135,7 +130,7 @@ export class SerialLink implements PrivateLink {
     this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, node: opts.sender.node, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
     this.pacer = new LinePacer(opts.baud, opts.leadMs ?? 10);
     const mtu = opts.tun.mtu;
-    this.queueLimit = Math.max(2 * frameWireLen(mtu), Math.floor((opts.baud / BITS_PER_BYTE) * ((opts.queueMs ?? 250) / 1000)));
+    this.queueLimit = Math.max(2 * frameWireLen(mtu), Math.floor(lineBytesPerSecond(opts.baud) * ((opts.queueMs ?? 250) / 1000)));
     this.s = {
       device: opts.device, baud: opts.baud, mtu, opens: 0, hangups: 0, txFrames: 0, txLineBytes: 0, txIpPackets: 0, rxIpPackets: 0, controlDropped: 0,
       ipDropped: Object.fromEntries(IP_DROP_REASONS.map((r) => [r, 0])) as Record<IpDropReason, number>,

@@ -1,0 +1,90 @@
+// The `public` section: the interfaces clients reach this server on, their service addresses, gateway and failure
+// probing (`probe`); the gateway is needed for ARP probes and the default route (default: on the first interface).
+import { z } from 'zod';
+import type { Cidr } from '../../core/ip.js';
+import { inPrefix } from '../../core/ip.js';
+import { camelKeys } from '../camel.js';
+import { ifName, IPV4, ipAddress, ipHostCidr, lanName, ms, show } from '../fields.js';
+
+// The families each address field accepts (IPv6: add 6).
+const address = ipHostCidr(IPV4);
+const gateway = ipAddress(IPV4);
+
+export const probeSchema = z.strictObject({
+  carrier_interval_ms: ms(1, 10_000).default(10).meta({
+    description: 'How often the carrier is read directly from the kernel. Measured: carrier-down notifications can arrive up to ~1 s ' +
+      'late, so hanet reads the link state itself instead of waiting for them.',
+  }),
+  arp_interval_ms: ms(1, 10_000).default(10).meta({ description: 'Interval between ARP probes of the gateway.' }),
+  arp_misses: z.number().int().min(1).max(1000).default(2).meta({
+    description: 'The LAN counts as failed when this many probes in a row got no reply before the next probe went out (about ' +
+      'arp_interval_ms * arp_misses after the cut). Counted per probe, so a stalled daemon is no failure.',
+  }),
+  arp: z.boolean().default(true).meta({
+    description: 'Whether to probe the gateway with ARP: it catches failures the carrier does not show (a dead switch port, a cut uplink).',
+  }),
+});
+
+export const publicSchema = z.strictObject({
+  interface: ifName.meta({ description: 'The public interface (a switch port of this server).' }),
+  lan: lanName.default('lan0').meta({
+    description: 'Name of the LAN segment. Use the same name on every server attached to the same segment: a helper can only answer ' +
+      'for addresses of a LAN it is attached to.',
+  }),
+  addresses: z.array(address.schema).min(1).meta({
+    description: 'Service addresses (CIDR) hanet keeps reachable; on failure a helper answers ARP for them. At least one.',
+  }),
+  gateway: gateway.schema.optional().meta({
+    description: 'The router on this LAN: target of the ARP probes, and next hop of the default route. Must be inside the prefix of ' +
+      'one of the addresses. Required when probe.arp or default_route is true.',
+  }),
+  default_route: z.boolean().optional().meta({
+    description: 'Whether this LAN carries the default route. Default: true for the first public interface (unless another one sets ' +
+      'it), false for the others. At most one public interface may carry it.',
+  }),
+  probe: probeSchema.default(() => probeSchema.parse({})).meta({ description: 'How failures of the interface are detected.' }),
+}).superRefine((p, ctx) => {
+  // Refinements also run when some fields failed (zod reports those itself): use only the valid parts.
+  const addrs: unknown[] = Array.isArray(p.addresses) ? p.addresses : [];
+  const cidrs = addrs.map((a) => address.parse(a)).filter((c): c is Cidr => c !== undefined);
+  const gw = gateway.parse(p.gateway);
+  if (gw !== undefined && cidrs.length === addrs.length && cidrs.length > 0) {
+    if (!cidrs.some((c) => inPrefix(gw, c))) {
+      ctx.addIssue({ code: 'custom', path: ['gateway'], message: `${show(p.gateway)} is not inside the prefix of any of the interface's addresses (${p.addresses.join(', ')})` });
+    }
+    if (cidrs.some((c) => c.address === gw)) {
+      ctx.addIssue({ code: 'custom', path: ['gateway'], message: `${show(p.gateway)} is one of the interface's own service addresses` });
+    }
+  } else if (p.gateway !== undefined) {
+    // invalid gateway or addresses: already reported
+  } else if (p.probe?.arp !== false) {
+    ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'is required when probe.arp is true (the gateway is the ARP probe target); set it, or set probe.arp: false' });
+  } else if (p.default_route === true) {
+    ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'is required when default_route is true (it is the next hop of the default route)' });
+  }
+  const seen = new Map<string, number>();
+  addrs.forEach((a, i) => {
+    const c = address.parse(a);
+    if (c === undefined) return;
+    const j = seen.get(c.address);
+    if (j !== undefined) ctx.addIssue({ code: 'custom', path: ['addresses', i], message: `${show(c.address)} is listed twice (also addresses[${j}])` });
+    else seen.set(c.address, i);
+  });
+});
+
+/** The service addresses of a partially parsed public interface that its field accepts (for document-wide checks). */
+export const serviceAddress = (v: unknown): Cidr | undefined => address.parse(v);
+
+type RawPublic = z.output<typeof publicSchema>;
+
+/** One typed public interface: addresses with their prefix, and the default route resolved over all interfaces. */
+export function toPublic(p: RawPublic, i: number, all: readonly RawPublic[]) {
+  const { addresses, default_route: defaultRoute, ...rest } = p;
+  return {
+    ...camelKeys(rest),
+    addresses: addresses.map((a) => address.parse(a)!),
+    defaultRoute: defaultRoute ?? (i === 0 && !all.some((q) => q.default_route === true)),
+  };
+}
+export type PublicInterfaceConfig = ReturnType<typeof toPublic>;
+export type ProbeConfig = PublicInterfaceConfig['probe'];
