@@ -22,12 +22,16 @@ export interface HelperClaim {
   since: number;
   /** The kernel held the claim's route and proxy entry (the owner has been or can be acknowledged). */
   confirmed: boolean;
+  /** The interface the claim was last announced on (it moves when that port fails and another on the LAN works). */
+  iface?: string;
+  /** Another host announced one of the claim's addresses since (the owner or a new helper answers now). */
+  announcedElsewhere?: boolean;
   /** After release: only the route stays until lingerUntil, for packets still in flight to us. */
   lingerUntil?: number;
 }
 
 /** Why a helper refuses a claim: sent in the takeover-ack, and in help-refused events. */
-export type RefuseReason = 'not-helper' | 'unknown-lan' | 'lan-unhealthy' | 'bad-addresses' | 'kernel-failed';
+export type RefuseReason = 'not-helper' | 'stopping' | 'unknown-lan' | 'lan-unhealthy' | 'bad-addresses' | 'kernel-failed';
 
 /** How a claim ends: the event named for it. */
 type EndReason = Extract<CoreEventType, 'help-release' | 'help-superseded' | 'lease-expired' | 'help-link-down' | 'help-refused'>;
@@ -35,6 +39,7 @@ type EndReason = Extract<CoreEventType, 'help-release' | 'help-superseded' | 'le
 export class HelperSide {
   /** Claims held, by owner + '/' + LAN. */
   private readonly helping = new Map<string, HelperClaim>();
+  private stopping = false;
 
   constructor(
     private readonly cfg: CoreConfig,
@@ -104,8 +109,39 @@ export class HelperSide {
    */
   onAnnouncement(lan: string, address: string, now: number): void {
     for (const [key, hc] of this.helping) {
-      if (hc.lan === lan && hc.lingerUntil === undefined && hc.addresses.includes(address)) this.end(key, hc, 'help-superseded', now);
+      if (hc.lan !== lan || !hc.addresses.includes(address)) continue;
+      hc.announcedElsewhere = true;
+      this.end(key, hc, 'help-superseded', now);
     }
+  }
+
+  /**
+   * Stopping: give every claim back (a refusal the owner acts on by asking another helper) and accept none; the
+   * daemon waits for `handedOver()` before it removes the kernel state, so the owner's traffic moves first.
+   */
+  withdraw(): void {
+    this.stopping = true;
+    for (const hc of this.helping.values()) {
+      if (hc.lingerUntil === undefined) this.out.send(hc.link, { type: 'takeover-ack', claimId: hc.claimId, ok: false, reason: 'stopping' });
+    }
+  }
+
+  /** Every claim ended and someone else announced its addresses (or none was held). */
+  handedOver(): boolean {
+    return this.claims().every((h) => h.lingerUntil !== undefined && h.announcedElsewhere === true);
+  }
+
+  /** This process stalled for `ms`: leases and lingers are judged as if time had stopped meanwhile. */
+  shift(ms: number): void {
+    for (const hc of this.helping.values()) {
+      hc.expiresAt += ms;
+      if (hc.lingerUntil !== undefined) hc.lingerUntil += ms;
+    }
+  }
+
+  /** Does this node answer for `address` on `iface` now (a held claim announced there)? Repeats of announcements ask. */
+  answers(iface: string, address: string): boolean {
+    return this.claims().some((h) => h.lingerUntil === undefined && h.iface === iface && h.addresses.includes(address));
   }
 
   /**
@@ -122,6 +158,16 @@ export class HelperSide {
         continue;
       }
       const link = this.peers.get(hc.link);
+      // Our port on the LAN failed and another works: the proxy entry moves there; announce it there.
+      const iface = this.lans.helperIface(hc.lan);
+      if (hc.confirmed && hc.iface !== undefined && iface !== hc.iface) {
+        hc.iface = iface;
+        this.gate.after((ok) => {
+          if (!ok) return true;
+          if (iface && hc.lingerUntil === undefined && this.helping.get(key) === hc && hc.iface === iface) this.out.announce(iface, hc.addresses);
+          return false;
+        });
+      }
       if (link?.carrierUp === false) this.end(key, hc, 'help-link-down', now);
       else if (now >= hc.expiresAt) this.end(key, hc, 'lease-expired', now);
       else if (link?.alive === false && this.peers.someoneElseHelps(hc.owner, this.cfg.node)) this.end(key, hc, 'help-superseded', now);
@@ -135,6 +181,7 @@ export class HelperSide {
   private refusal(c: Claim): RefuseReason | undefined {
     const ifaces = this.lans.byLan.get(c.lan);
     if (!this.cfg.takeover.canHelp) return 'not-helper';
+    if (this.stopping) return 'stopping';
     if (!ifaces) return 'unknown-lan';
     if (!ifaces.some((p) => this.lans.view(p.iface).healthy)) return 'lan-unhealthy';
     if (!c.addresses.every((a) => this.lans.claimable(c.lan, a))) return 'bad-addresses';
@@ -175,8 +222,8 @@ export class HelperSide {
       }
       hc.confirmed = true;
       if (reply) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });
-      const iface = this.lans.helperIface(c.lan);
-      if (iface) this.out.announce(iface, hc.addresses);
+      hc.iface = this.lans.helperIface(c.lan);
+      if (hc.iface) this.out.announce(hc.iface, hc.addresses);
       return false;
     });
   }

@@ -31,6 +31,11 @@ export interface NodeStatus {
 const READY_AT_THE_LATEST_MS = 2000;
 /** LAN peers probed besides the gateway, per interface: enough to tell this port from the gateway, cheap on a big LAN. */
 const PEER_PROBES = 2;
+/**
+ * A gap between two observations longer than this (ms), beyond the heartbeat interval, is a stall of this process
+ * (SIGSTOP, a frozen VM, swap): the time we could not observe does not count against peers or leases.
+ */
+const STALL_MS = 100;
 
 export class HanetNode {
   private readonly out: Out;
@@ -41,6 +46,8 @@ export class HanetNode {
   private readonly helper: HelperSide;
   private started = false;
   private ready = false;
+  private stopping = false;
+  private lastAt = 0;
   private startedAt = 0;
   private lastDesired = '';
   /** The probe targets last emitted per interface (as text), so they are emitted only on change. */
@@ -59,11 +66,16 @@ export class HanetNode {
     if (!this.started && ev.type !== 'start') return [];
     this.out.begin(ev.at);
     this.lans.setTime(ev.at);
+    this.compensateStall(ev.at);
     switch (ev.type) {
       case 'start':
         this.started = true;
         this.startedAt = ev.at;
         if (ev.leftovers) this.helper.adopt(ev.leftovers, ev.at);
+        break;
+      case 'stopping':
+        this.stopping = true;
+        this.helper.withdraw();
         break;
       case 'carrier': this.lans.carrier(ev.iface, ev.up, ev.lowerUp, ev.present ?? true, ev.error); break;
       case 'probe-sent': this.lans.probeSent(ev.iface); break;
@@ -107,6 +119,7 @@ export class HanetNode {
     if (!this.ready && this.readyNow(now)) {
       this.ready = true;
       this.out.event('ready', {});
+      this.owner.announceOwn(); // a restarted owner tells the LAN where its addresses are (a helper may have held them)
     }
     if (this.ready) this.owner.place(now);
     this.helper.evaluate(now);
@@ -149,7 +162,25 @@ export class HanetNode {
     for (const [lan, ifaces] of this.lans.byLan) {
       lans[lan] = { healthy: this.ready && this.lans.lanUsable(lan), gateway: this.ready && this.lans.lanReachesGateway(lan), addresses: ifaces.flatMap((p) => p.addresses.map((a) => a.address)) };
     }
-    return { type: 'heartbeat', ready: this.ready, lans, canHelp: this.cfg.takeover.canHelp, helping: this.helper.owners(), claims: this.owner.claimsFor(l.cfg.name) };
+    return { type: 'heartbeat', ready: this.ready, lans, canHelp: this.cfg.takeover.canHelp && !this.stopping, helping: this.helper.owners(), claims: this.owner.claimsFor(l.cfg.name) };
+  }
+
+  /** A stall: shift what is judged by elapsed time (peers' last heartbeats, leases) by the time we were not looking. */
+  private compensateStall(now: number): void {
+    const gap = now - this.lastAt - this.cfg.heartbeat.intervalMs;
+    if (this.started && gap > STALL_MS) {
+      this.peers.shift(gap);
+      this.helper.shift(gap);
+    }
+    this.lastAt = Math.max(this.lastAt, now);
+  }
+
+  /** Claims held for peers were all handed back after `stopping` (or there were none). */
+  handedOver(): boolean { return this.helper.handedOver(); }
+
+  /** Does this node announce `address` on `iface` now (asked before each repeat of a gratuitous ARP)? */
+  announces(iface: string, address: string): boolean {
+    return this.owner.announces(iface, address) || this.helper.answers(iface, address);
   }
 
   /** What the kernel should hold now. */

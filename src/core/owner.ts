@@ -85,8 +85,17 @@ export class OwnerSide {
 
   /** Takeover requests until acknowledged; releases until acknowledged or given up. */
   retransmit(now: number): void {
-    for (const oc of this.claimsByLan.values()) {
-      if (oc.acked || oc.releasing || now - oc.lastSentAt < this.peers.heartbeat(oc.link).intervalMs) continue;
+    for (const [lan, oc] of this.claimsByLan) {
+      if (oc.acked || oc.releasing) continue;
+      if (now - oc.since > this.peers.heartbeat(oc.link).timeoutMs) {
+        // No ack for a heartbeat timeout while the helper looks alive (one-way loss toward it, or its daemon hangs):
+        // treat it as a refusal, so the next placement asks another helper.
+        this.out.event('takeover-refused', { lan, helper: oc.peer, reason: 'no-ack' });
+        this.dropClaim(lan);
+        this.refused.set(`${oc.link}/${lan}`, now);
+        continue;
+      }
+      if (now - oc.lastSentAt < this.peers.heartbeat(oc.link).intervalMs) continue;
       oc.lastSentAt = now;
       this.out.send(oc.link, { type: 'takeover', ...oc.claim });
     }
@@ -98,6 +107,23 @@ export class OwnerSide {
         this.out.send(r.link, { type: 'release', claimId: r.claimId });
       }
     }
+  }
+
+  /** Once ready: announce the addresses where they live (a restarted owner; a helper may have answered for them). */
+  announceOwn(): void {
+    for (const p of this.cfg.publics) {
+      const pl = this.placement.get(p.iface)!;
+      if (pl.kind === 'own' && this.lans.usable(p.iface)) this.announceWhenHeld(p, p.addresses.map((a) => a.address), (x) => x.kind === 'own', p.iface);
+    }
+  }
+
+  /** Does this node announce `address` on `iface` now (its own, or a local backup there)? */
+  announces(iface: string, address: string): boolean {
+    return this.cfg.publics.some((p) => {
+      if (!p.addresses.some((a) => a.address === address)) return false;
+      const pl = this.placement.get(p.iface)!;
+      return (pl.kind === 'own' && p.iface === iface) || (pl.kind === 'local' && pl.iface === iface);
+    });
   }
 
   status(): Array<{ lan: string; helper: string; link: string; claimId: string; acked: boolean; since: number; addresses: string[] }> {

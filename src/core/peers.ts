@@ -58,6 +58,11 @@ export class PeerTable {
     l.helping = msg.helping;
   }
 
+  /** This process stalled for `ms`: heartbeats it could not read in that time do not count as missed. */
+  shift(ms: number): void {
+    for (const l of this.links.values()) if (l.lastHbAt !== undefined) l.lastHbAt += ms;
+  }
+
   /** Does an alive peer other than `except` report helping `owner`? */
   someoneElseHelps(owner: string, except: string): boolean {
     return this.all().some((l) => l.alive && l.cfg.peer !== except && l.cfg.peer !== owner && l.helping.includes(owner));

@@ -70,7 +70,9 @@ export type CoreEvent =
   /** Another host announced `address` on `iface` (a gratuitous ARP or unsolicited NA from a MAC not ours). */
   | { type: 'announcement'; at: number; iface: string; address: string }
   | { type: 'message'; at: number; link: string; from: string; msg: PeerMessage }
-  | { type: 'tick'; at: number };
+  | { type: 'tick'; at: number }
+  /** The daemon is stopping: hand the claims held for peers back first (docs/CONTRACTS.md). */
+  | { type: 'stopping'; at: number };
 
 /**
  * Event names: reused in logs, `hanet events`, hooks, metrics labels and tests. The first group comes from the core;

@@ -26,7 +26,7 @@ test('contract: the preferred helper\'s kernel fails: it refuses (kernel-failed)
   assert.equal(refused?.helper, 'b');
   assert.ok(sim.kernelText('d').includes('proxy 10.0.0.11 dev eth0'), sim.kernelText('d').join('\n'));
   assert.ok(sim.node('a').events.some((e) => e.type === 'takeover-acked' && e.helper === 'd'));
-  assert.equal(sim.node('b').announces.length, 0, 'b never announced what its kernel does not hold');
+  assert.equal(sim.node('b').announces.filter((x) => x.addresses.includes('10.0.0.11')).length, 0, 'b never announced what its kernel does not hold');
 });
 
 test('contract: the helper acks only after its kernel reported the generation that holds the claim', () => {
