@@ -6,6 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BulkPattern, FrameDecoder, encodeHello, encodeRequest, replyMatches, type StreamKind } from './protocol.js';
 import { GapTracker, Timeline, maxGap, round2, summarizeLatencies } from './stats.js';
+import { WORKLOAD_DEFAULTS } from '../../cli/lab-options.js';
 import type { BStreamInfo, FailReason, StopReason, StreamReport, WorkloadProgress, WorkloadReport } from './report.js';
 
 export interface ClientConfig {
@@ -46,16 +47,8 @@ export interface ClientHandle {
   readonly finished: Promise<WorkloadReport>;
 }
 
-export const DEFAULTS = {
-  port: 7100,
-  persistent: { connections: 4, intervalMs: 10 },
-  perRequest: { intervalMs: 20, maxInflight: 1000 },
-  slow: { concurrency: 10, holdMs: 2000 },
-  bulk: { rateBytesPerSec: 1024 * 1024 },
-  requestTimeoutMs: 10_000,
-  timelineBucketMs: 10,
-  progressIntervalMs: 250,
-} as const;
+/** The workload's defaults, shared with the help of `hanet lab client|load`. */
+export const DEFAULTS = WORKLOAD_DEFAULTS;
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
