@@ -3,7 +3,7 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { Daemon, type PeerLink, type Logger } from '../../src/daemon/daemon.js';
-import { FakeKernel } from '../../src/os/fake-kernel.js';
+import { FakeKernel } from '../fakes/fake-kernel.js';
 import type { ArpSocket } from '../../src/os/linux/arp.js';
 import type { CoreConfig, PeerMessage } from '../../src/core/types.js';
 import { defaults, priv, pub } from './core-sim.js';

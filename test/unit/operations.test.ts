@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Daemon, type PeerLink, type Logger } from '../../src/daemon/daemon.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { formatStatus } from '../../src/cli/format-status.js';
-import { FakeKernel } from '../../src/os/fake-kernel.js';
+import { FakeKernel } from '../fakes/fake-kernel.js';
 import type { ArpSocket } from '../../src/os/linux/arp.js';
 import { EVENT_TYPES, type CoreConfig, type PeerMessage } from '../../src/core/types.js';
 import { parseProcNetDev } from '../../src/os/linux/ifstats.js';

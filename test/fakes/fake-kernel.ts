@@ -1,7 +1,7 @@
 // In-memory KernelPort for unit tests: same planner as the Linux applier, state printed as sorted
 // `ip ...` lines so tests read as diffs (Tailscale router_linux_test.go style). No I/O.
-import { HANET_RTPROT, formatAddr, formatKernelOp, formatProxy, formatRoute, normAddr, normProxy, normRoute, addrKey, proxyKey, routeKey, planCleanupOps, planKernelOps } from '../core/kernel-plan.js';
-import type { AddrSpec, DesiredKernelState, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec } from '../core/kernel-types.js';
+import { HANET_RTPROT, formatAddr, formatKernelOp, formatProxy, formatRoute, normAddr, normProxy, normRoute, addrKey, proxyKey, routeKey, planCleanupOps, planKernelOps } from '../../src/core/kernel-plan.js';
+import type { AddrSpec, DesiredKernelState, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec } from '../../src/core/kernel-types.js';
 
 export { HANET_RTPROT };
 
