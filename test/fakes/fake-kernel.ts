@@ -18,6 +18,8 @@ export class FakeKernel implements KernelPort {
   readonly log: KernelOp[] = [];
   /** Number of reconcile() calls. */
   reconcileCount = 0;
+  /** Interfaces whose neighbour entries were flushed, in order (the fake holds no neighbour table). */
+  readonly neighborFlushes: string[] = [];
   private readonly listeners = new Set<(l: LinkState) => void>();
   private readonly failing = new Map<string, Error>();
   private closed = false;
@@ -75,9 +77,6 @@ export class FakeKernel implements KernelPort {
     this.check();
     return { routes: [...this.routes.values()], proxies: [...this.proxies.values()], addresses: [...this.addresses.values()].filter((a) => a.hanet).map(stripHanet) };
   }
-
-  /** Interfaces whose neighbour entries were flushed, in order (the fake holds no neighbour table). */
-  readonly neighborFlushes: string[] = [];
 
   async flushNeighbors(ifname: string): Promise<number> {
     this.check();
