@@ -8,7 +8,7 @@ import { LabError } from './errors.js';
 import { IP, ip, ipBatch, ipFailure, requireRootPrivileges, run, type ExecResult } from './iproute.js';
 import { nodeLines, nsName } from './plan.js';
 import { startRelay, stopRelay } from './serial-relay.js';
-import { readState, statePath, updateState, withLabLock } from './state.js';
+import { readState, statePath, updateState, withLabLock, type SerialRelayState } from './state.js';
 import { childrenOf, labDown } from './teardown.js';
 import { BRIDGE_NAME, getPort, parsePortRef, switchPortName, tunPorts, type PortRef, type Topology } from './topology.js';
 
@@ -154,12 +154,19 @@ export class Lab implements LabHandle {
     return { key: l.ends[0], ends: l.ends };
   }
 
-  async unplug(link: string, mode: UnplugMode = 'hangup'): Promise<void> {
-    requireRootPrivileges('lab unplug');
+  /** Runs `fn` on the recorded relay of the serial link `link` (either end), under the lab's lock. */
+  private withRelay(what: string, link: string, fn: (key: string, st: SerialRelayState) => Promise<void>): Promise<void> {
+    requireRootPrivileges(what);
     const { key } = this.serialLink(link);
     return withLabLock(this.name, async () => {
       const st = (await readState(this.name))?.serial?.[key];
       if (!st) throw new LabError(`no relay recorded for serial link ${key}`);
+      await fn(key, st);
+    });
+  }
+
+  async unplug(link: string, mode: UnplugMode = 'hangup'): Promise<void> {
+    return this.withRelay('lab unplug', link, async (key, st) => {
       if (st.unplugged === mode) return;
       if (st.unplugged === 'silent') process.kill(st.pid, 'SIGUSR2');
       if (mode === 'hangup') await stopRelay(st.pid);
@@ -169,11 +176,7 @@ export class Lab implements LabHandle {
   }
 
   async plug(link: string): Promise<void> {
-    requireRootPrivileges('lab plug');
-    const { key } = this.serialLink(link);
-    return withLabLock(this.name, async () => {
-      const st = (await readState(this.name))?.serial?.[key];
-      if (!st) throw new LabError(`no relay recorded for serial link ${key}`);
+    return this.withRelay('lab plug', link, async (key, st) => {
       if (st.unplugged === undefined) return;
       let pid = st.pid;
       if (st.unplugged === 'silent') process.kill(st.pid, 'SIGUSR2');
