@@ -7,8 +7,6 @@ import { Command, Option } from 'commander';
 import type { Topology } from '../lab/topology.js';
 import { DEFAULT_LAB, DEFAULT_TOPOLOGY, EMBEDDED_TOPOLOGY_NAMES, FAILURE_MODES, type FailureMode } from './lab-options.js';
 
-export { DEFAULT_LAB, DEFAULT_TOPOLOGY };
-
 /** A function that adds subcommands to the `lab` command (e.g. the workload's `lab load`). */
 export type LabCommandRegistrar = (lab: Command) => void;
 
