@@ -16,8 +16,6 @@ export type HanetErrorCode =
   | 'HANET_ERR_PEER_AUTH'
   /** Thrown when a control message cannot be decoded. */
   | 'HANET_ERR_PROTOCOL'
-  /** Thrown when a lab operation (namespaces, veth, failure injection) fails. */
-  | 'HANET_ERR_LAB'
   /** Thrown when a command needs root (CAP_NET_ADMIN) and does not have it. */
   | 'HANET_ERR_PERMISSION'
   /** Thrown when the local control socket of the daemon cannot be reached. */
@@ -27,9 +25,13 @@ export type HanetErrorCode =
   /** Thrown when an operation did not finish in its time limit. */
   | 'HANET_ERR_TIMEOUT';
 
-export class HanetError extends Error {
-  readonly code: HanetErrorCode;
-  constructor(code: HanetErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * `Code` is the product's codes unless a subclass outside the product names its own (the lab's LabError,
+ * src/lab/errors.ts); it is never inferred from the argument, so product code can only throw the codes above.
+ */
+export class HanetError<Code extends string = HanetErrorCode> extends Error {
+  readonly code: Code;
+  constructor(code: NoInfer<Code>, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'HanetError';
     this.code = code;

@@ -1,10 +1,9 @@
 // `hanet demo`: runs the takeover story on the embedded lab and prints what the clients saw.
+// The action imports the demo when it runs; registering loads nothing of src/lab.
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { runDemo, type FailMode } from '../lab/demo.js';
-import { DEMO_LINK_KINDS, type DemoLinkKind } from '../lab/link-profiles.js';
-import { createLiveView } from '../lab/demo-live.js';
-import { renderDemoReport } from '../lab/demo-report.js';
+import type { DemoLinkKind } from '../lab/link-profiles.js';
+import { FAILURE_MODES, type FailureMode } from './lab-options.js';
 
 export function registerDemoCommands(program: Command): void {
   program
@@ -18,8 +17,11 @@ export function registerDemoCommands(program: Command): void {
     .option('--link <kind>', 'private link a-b: ethernet (veth), serial (115200-baud line) or udp (tunnel over a routed network)', 'ethernet')
     .option('--report <file>', 'write the HTML report here (default without --json: /tmp/hanet-demo-<time>.html)')
     .action(async (o: { json?: boolean; mode: string; cycles: string; outage: string; name: string; report?: string; link: string }) => {
-      if (!['carrier', 'silent', 'admin'].includes(o.mode)) throw new Error(`--mode must be carrier, silent or admin, not ${o.mode}`);
-      if (!DEMO_LINK_KINDS.includes(o.link as DemoLinkKind)) throw new Error(`--link must be ${DEMO_LINK_KINDS.join(', ')}, not ${o.link}`);
+      const [{ runDemo }, { DEMO_LINK_KINDS }, { createLiveView }, { renderDemoReport }, { LabError }] = await Promise.all([
+        import('../lab/demo.js'), import('../lab/link-profiles.js'), import('../lab/demo-live.js'), import('../lab/demo-report.js'), import('../lab/errors.js'),
+      ]);
+      if (!(FAILURE_MODES as readonly string[]).includes(o.mode)) throw new LabError(`--mode must be carrier, silent or admin, not ${o.mode}`);
+      if (!DEMO_LINK_KINDS.includes(o.link as DemoLinkKind)) throw new LabError(`--link must be ${DEMO_LINK_KINDS.join(', ')}, not ${o.link}`);
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       // On a terminal: a live one-screen view; otherwise plain step lines. Either way the daemons' events are
@@ -29,7 +31,7 @@ export function registerDemoCommands(program: Command): void {
       let res;
       try {
         res = await runDemo({
-          name: o.name, mode: o.mode as FailMode, cycles: Number(o.cycles), outageMs: Number(o.outage), link: o.link as DemoLinkKind, signal: ac.signal,
+          name: o.name, mode: o.mode as FailureMode, cycles: Number(o.cycles), outageMs: Number(o.outage), link: o.link as DemoLinkKind, signal: ac.signal,
           onStep: o.json ? undefined : live ? (s) => view.step(s) : (s) => process.stderr.write(`${(s.at_ms / 1000).toFixed(2).padStart(7)} s  ${s.step}${s.detail ? `: ${s.detail}` : ''}\n`),
           observe: (h) => view.observe(h),
         });

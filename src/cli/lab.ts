@@ -1,14 +1,11 @@
 // `hanet lab ...`: thin commands over src/lab (up, down, status, exec, fail, heal, topology).
 // Other modules add subcommands to the same `lab` command through `labCommand(program)` or extra registrars.
+// Registering loads nothing of src/lab (the help's data is in lab-options.ts): each action imports what it runs.
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { Command, Option } from 'commander';
-import { HanetError } from '../errors.js';
-import { FAILURE_MODES, labDown, labStatus, labUp, openLab, requireRootPrivileges, type FailureMode } from '../lab/lab.js';
-import { defaultTopology, embeddedTopologyNames, loadTopologyFile, topologyToYaml, type Topology } from '../lab/topology.js';
-
-export const DEFAULT_LAB = 'lab';
-export const DEFAULT_TOPOLOGY = 'pair';
+import type { Topology } from '../lab/topology.js';
+import { DEFAULT_LAB, DEFAULT_TOPOLOGY, EMBEDDED_TOPOLOGY_NAMES, FAILURE_MODES, type FailureMode } from './lab-options.js';
 
 /** A function that adds subcommands to the `lab` command (e.g. the workload's `lab load`). */
 export type LabCommandRegistrar = (lab: Command) => void;
@@ -25,10 +22,14 @@ export function labCommand(program: Command): Command {
 
 /** `--topology` value: an embedded topology name (unless a file of that name exists) or a YAML file. */
 export async function resolveTopology(spec: string | undefined): Promise<Topology> {
+  const { defaultTopology, embeddedTopologyNames, loadTopologyFile } = await import('../lab/topology.js');
   const s = spec ?? DEFAULT_TOPOLOGY;
   if (embeddedTopologyNames().includes(s) && !existsSync(s)) return defaultTopology(s);
   return loadTopologyFile(s);
 }
+
+/** `-n, --name <lab>`, shared by the lab's subcommands. */
+export const labNameOption = (): Option => new Option('-n, --name <lab>', 'lab name ([a-z0-9]{1,8})').default(DEFAULT_LAB);
 
 let stdoutGuarded = false;
 /** Prints a line; a closed stdout (`hanet lab status | head -1`) ends the process quietly instead of crashing. */
@@ -45,15 +46,15 @@ const print = (s: string): void => {
 
 export function registerLabCommands(program: Command, ...extensions: LabCommandRegistrar[]): Command {
   const lab = labCommand(program);
-  const nameOpt = () => new Option('-n, --name <lab>', 'lab name ([a-z0-9]{1,8})').default(DEFAULT_LAB);
 
   lab
     .command('up')
     .description(`build a lab (default topology "${DEFAULT_TOPOLOGY}", name "${DEFAULT_LAB}")`)
-    .option('-t, --topology <file|name>', `topology YAML file, or an embedded topology: ${embeddedTopologyNames().join(', ')}`)
-    .addOption(nameOpt())
+    .option('-t, --topology <file|name>', `topology YAML file, or an embedded topology: ${EMBEDDED_TOPOLOGY_NAMES.join(', ')}`)
+    .addOption(labNameOption())
     .option('--replace', 'take down an existing lab of that name first')
     .action(async (o: { topology?: string; name: string; replace?: boolean }) => {
+      const { labUp, requireRootPrivileges } = await import('../lab/lab.js');
       requireRootPrivileges('hanet lab up');
       const t = await resolveTopology(o.topology);
       const t0 = performance.now();
@@ -73,8 +74,9 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
     .argument('[name]', 'lab name')
     .option('--all', 'remove every namespace whose name starts with hn- (including other users\' labs)')
     .action(async (name: string | undefined, o: { all?: boolean }) => {
+      const [{ labDown, requireRootPrivileges }, { LabError }] = await Promise.all([import('../lab/lab.js'), import('../lab/errors.js')]);
       requireRootPrivileges('hanet lab down');
-      if (o.all && name) throw new HanetError('HANET_ERR_LAB', 'give a lab name or --all, not both');
+      if (o.all && name) throw new LabError('give a lab name or --all, not both');
       const t0 = performance.now();
       const r = await labDown(o.all ? { all: true } : { name: name ?? DEFAULT_LAB });
       const ms = performance.now() - t0;
@@ -92,6 +94,7 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
     .description('labs, their nodes and namespaces, current failures, orphan hn- namespaces')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
+      const { labStatus } = await import('../lab/lab.js');
       const s = await labStatus();
       if (o.json) {
         print(JSON.stringify(s, null, 2));
@@ -116,9 +119,10 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
     .description('run a command inside a node\'s namespace (stdio inherited, exit code propagated)')
     .argument('<node>', 'node name, e.g. c')
     .argument('<cmd...>', 'command and arguments (put -- before them)')
-    .addOption(nameOpt())
+    .addOption(labNameOption())
     .passThroughOptions()
     .action(async (node: string, cmd: string[], o: { name: string }) => {
+      const [{ openLab, requireRootPrivileges }, { LabError }] = await Promise.all([import('../lab/lab.js'), import('../lab/errors.js')]);
       requireRootPrivileges('hanet lab exec');
       const h = await openLab(o.name);
       const child = h.spawn(node, cmd, { stdio: 'inherit' });
@@ -126,7 +130,7 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
       const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, forward(sig)] as const);
       for (const [sig, h2] of handlers) process.on(sig, h2);
       const code = await new Promise<number>((resolve, reject) => {
-        child.on('error', (e) => reject(new HanetError('HANET_ERR_LAB', `cannot run ${cmd.join(' ')}: ${e.message}`, { cause: e })));
+        child.on('error', (e) => reject(new LabError(`cannot run ${cmd.join(' ')}: ${e.message}`, { cause: e })));
         child.on('exit', (c, sig) => resolve(c ?? 128 + (sig ? (osConstants.signals[sig] ?? 0) : 0)));
       });
       for (const [sig, h2] of handlers) process.off(sig, h2);
@@ -137,9 +141,10 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
     .command('fail')
     .description('inject a failure on a port: carrier (switch side down), silent (off the bridge, peer still sees carrier), admin (own interface down)')
     .argument('<port>', 'node:interface, e.g. a:eth0')
-    .addOption(new Option('-m, --mode <mode>', 'failure mode').choices(FAILURE_MODES as string[]).makeOptionMandatory())
-    .addOption(nameOpt())
+    .addOption(new Option('-m, --mode <mode>', 'failure mode').choices(FAILURE_MODES).makeOptionMandatory())
+    .addOption(labNameOption())
     .action(async (port: string, o: { mode: FailureMode; name: string }) => {
+      const { openLab, requireRootPrivileges } = await import('../lab/lab.js');
       requireRootPrivileges('hanet lab fail');
       const h = await openLab(o.name);
       await h.fail(port, o.mode);
@@ -150,8 +155,9 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
     .command('heal')
     .description('undo a port failure and re-apply the node\'s addresses and routes')
     .argument('<port>', 'node:interface, e.g. a:eth0')
-    .addOption(nameOpt())
+    .addOption(labNameOption())
     .action(async (port: string, o: { name: string }) => {
+      const { openLab, requireRootPrivileges } = await import('../lab/lab.js');
       requireRootPrivileges('hanet lab heal');
       const h = await openLab(o.name);
       await h.heal(port);
@@ -161,9 +167,10 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
   lab
     .command('topology')
     .description('validate and print a topology (file or embedded name) as YAML')
-    .argument('[file|name]', `topology file or embedded name (${embeddedTopologyNames().join(', ')})`, DEFAULT_TOPOLOGY)
+    .argument('[file|name]', `topology file or embedded name (${EMBEDDED_TOPOLOGY_NAMES.join(', ')})`, DEFAULT_TOPOLOGY)
     .option('--json', 'print JSON')
     .action(async (spec: string, o: { json?: boolean }) => {
+      const { topologyToYaml } = await import('../lab/topology.js');
       const t = await resolveTopology(spec);
       print(o.json ? JSON.stringify(t, null, 2) : topologyToYaml(t));
     });

@@ -1,6 +1,7 @@
 // The `hanet` command line: parses arguments with commander and hands off to the subcommand modules.
 import { Command, CommanderError } from 'commander';
 import { HanetError } from '../errors.js';
+import { HANET_VERSION } from '../version.js';
 import { registerLabCommands } from './lab.js';
 import { registerConfigCommands } from './config.js';
 import { registerRunCommands } from './run.js';
@@ -12,7 +13,7 @@ const program = new Command();
 program
   .name('hanet')
   .description('network high availability: a peer takes over the packet transmission of a server whose public interfaces failed')
-  .version('0.1.0')
+  .version(HANET_VERSION)
   .showHelpAfterError();
 
 registerRunCommands(program);

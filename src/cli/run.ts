@@ -1,6 +1,7 @@
 // `hanet run`, `hanet status` and `hanet events`: the daemon in the foreground, and what it says about itself.
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { HanetError } from '../errors.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { runDaemon } from '../daemon/run.js';
@@ -26,7 +27,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (o: { config?: string; socket: string; json?: boolean }) => {
       const path = o.config ? loadConfig(o.config).controlSocket : o.socket;
       const [line] = await askControl(path, { cmd: 'status' });
-      if (!line) throw new Error('the daemon closed the control socket without an answer');
+      if (!line) throw new HanetError('HANET_ERR_CONTROL', 'the daemon closed the control socket without an answer');
       if (o.json) { process.stdout.write(line + '\n'); return; }
       process.stdout.write(formatStatusText(JSON.parse(line) as DaemonStatus));
     });

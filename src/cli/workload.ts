@@ -11,17 +11,16 @@
 //       line with --json). --progress: one JSON line per 250 ms on stderr. --log: every request as JSON lines.
 //   hanet lab load [-n lab] [--server a] [--address IP] [--client c] [--duration 10] [stream options] [--json]
 //       needs a running lab; exit status 0 whatever the report says (it is a measurement).
-// The report's fields are defined in src/lab/workload/report.ts.
+// The report's fields are defined in src/lab/workload/report.ts. The actions import the workload when they run;
+// registering loads nothing of src/lab (the defaults the help shows are in lab-options.ts).
 import { createWriteStream } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { parseCidr } from '../core/ip.js';
 import { HanetError } from '../errors.js';
-import { openLab } from '../lab/lab.js';
-import { serverPorts } from '../lab/topology.js';
-import { DEFAULT_LAB } from './lab.js';
-import { DEFAULTS, runClient, type ClientConfig, type ClientHandle } from '../lab/workload/client.js';
-import { formatReport, type StopReason, type WorkloadReport } from '../lab/workload/report.js';
-import { startService } from '../lab/workload/service.js';
-import { startWorkload, type WorkloadOptions } from '../lab/workload/index.js';
+import type { ClientConfig, ClientHandle } from '../lab/workload/client.js';
+import type { StopReason, WorkloadReport } from '../lab/workload/report.js';
+import type { WorkloadOptions } from '../lab/workload/index.js';
+import { DEFAULT_LAB, WORKLOAD_DEFAULTS as DEFAULTS } from './lab-options.js';
 
 const num = (what: string, min: number, int = false) => (v: string): number => {
   const n = Number(v);
@@ -72,9 +71,10 @@ function workloadOptions(o: StreamOpts): Omit<WorkloadOptions, 'server' | 'addre
   return w;
 }
 
-const printReport = (r: WorkloadReport, json: boolean | undefined): void => {
+async function printReport(r: WorkloadReport, json: boolean | undefined): Promise<void> {
+  const { formatReport } = await import('../lab/workload/report.js');
   process.stdout.write(json ? JSON.stringify(r) + '\n' : formatReport(r) + '\n');
-};
+}
 
 export function registerWorkloadCommands(lab: Command): void {
   lab
@@ -84,6 +84,7 @@ export function registerWorkloadCommands(lab: Command): void {
     .option('--bind <address>', 'listen address', '0.0.0.0')
     .option('--stop-on-eof', 'also stop when stdin closes (the parent is gone)')
     .action(async (o: { port: number; bind: string; stopOnEof?: boolean }) => {
+      const { startService } = await import('../lab/workload/service.js');
       const svc = await startService({ port: o.port, bind: o.bind }).catch((e: unknown) => {
         throw new HanetError('HANET_ERR_SOCKET', `workload service cannot listen on ${o.bind}:${o.port}: ${(e as Error).message}`, { cause: e });
       });
@@ -118,6 +119,7 @@ export function registerWorkloadCommands(lab: Command): void {
     .option('--stop-on-eof', 'also stop when stdin closes (the parent is gone)')
     .option('--log <file>', 'write every request (send/reply time, outcome) as JSON lines to this file')
     .action(async (o: StreamOpts & { target: { host: string; port: number }; duration?: number; json?: boolean; progress?: boolean; stopOnEof?: boolean; log?: string }) => {
+      const { runClient } = await import('../lab/workload/client.js');
       const w = workloadOptions(o);
       const log = o.log ? createWriteStream(o.log) : undefined;
       const cfg: ClientConfig = {
@@ -149,7 +151,7 @@ export function registerWorkloadCommands(lab: Command): void {
       process.stdin.on('end', () => { if (o.stopOnEof) stop('stdin'); });
       const report = await h.finished;
       if (log) await new Promise<void>((r) => log.end(r));
-      printReport(report, o.json);
+      await printReport(report, o.json);
       // stdin (and a few sockets in their closing handshake) would keep the process alive.
       process.stdout.write('', () => process.exit(0));
     });
@@ -169,14 +171,17 @@ export function registerWorkloadCommands(lab: Command): void {
     .option('--json', 'print the report as one JSON object')
     .option('--progress', 'print progress to stderr every 250 ms')
     .action(async (o: StreamOpts & { name: string; server: string; address?: string; client: string; port: number; duration: number; persistent?: number; json?: boolean; progress?: boolean }) => {
+      const [{ openLab }, { serverPorts }, { startWorkload }, { LabError }] = await Promise.all([
+        import('../lab/lab.js'), import('../lab/topology.js'), import('../lab/workload/index.js'), import('../lab/errors.js'),
+      ]);
       const labh = await openLab(o.name);
-      if (!labh.topology.nodes[o.server]) throw new HanetError('HANET_ERR_LAB', `lab "${o.name}" has no node "${o.server}"`);
-      if (!labh.topology.nodes[o.client]) throw new HanetError('HANET_ERR_LAB', `lab "${o.name}" has no node "${o.client}"`);
+      if (!labh.topology.nodes[o.server]) throw new LabError(`lab "${o.name}" has no node "${o.server}"`);
+      if (!labh.topology.nodes[o.client]) throw new LabError(`lab "${o.name}" has no node "${o.client}"`);
       let address = o.address;
       if (address === undefined) {
         const a = serverPorts(labh.topology, o.server).public[0]?.addresses[0];
-        if (!a) throw new HanetError('HANET_ERR_LAB', `node "${o.server}" has no public address; give --address`);
-        address = a.split('/')[0]!;
+        if (!a) throw new LabError(`node "${o.server}" has no public address; give --address`);
+        address = parseCidr(a)!.address;
       }
       if (o.persistent !== undefined) o.connections = o.persistent;
       const ac = new AbortController();
@@ -190,6 +195,6 @@ export function registerWorkloadCommands(lab: Command): void {
       });
       clearInterval(tick);
       const report = await wl.stop();
-      printReport(report, o.json);
+      await printReport(report, o.json);
     });
 }

@@ -1,5 +1,5 @@
 // Shared, I/O-free types of the kernel port: the desired kernel state the core computes, the ops the
-// applier performs, and the KernelPort interface (implemented by src/os/linux/kernel.ts, and by a fake in the tests).
+// applier performs, and the KernelPort interface (implemented by src/os/linux/kernel.ts, and by test/fakes/fake-kernel.ts).
 
 import type { Family } from './ip.js';
 

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
 import { HanetError } from '../errors.js';
 import type { ConfigInput } from '../config/schema.js';
+import { LabError } from './errors.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { hanetArgv, serialTtyPath, type LabHandle } from './lab.js';
@@ -50,7 +51,7 @@ export interface Cluster {
  */
 export function serverConfig(topo: Topology, node: string, dir: string, lab?: string): ConfigInput {
   const spec = topo.nodes[node];
-  if (!spec || spec.role !== 'server') throw new HanetError('HANET_ERR_LAB', `${node} is not a server of the topology`);
+  if (!spec || spec.role !== 'server') throw new LabError(`${node} is not a server of the topology`);
   const routerOn = (sw: string): string | undefined => {
     for (const n of Object.values(topo.nodes)) {
       if (n.role !== 'router') continue;
@@ -148,7 +149,7 @@ export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): P
     socketPath: (n) => join(dir, `${n}.sock`),
     logPath: (n) => join(dir, `${n}.log`),
     async start(n) {
-      if (procs.has(n)) throw new HanetError('HANET_ERR_LAB', `hanet already runs on ${n}`);
+      if (procs.has(n)) throw new LabError(`hanet already runs on ${n}`);
       rmSync(cluster.socketPath(n), { force: true });
       const fd = openSync(cluster.logPath(n), 'a');
       const child = lab.spawn(n, [...hanetArgv(), 'run', '-c', cluster.configPath(n)], { stdio: ['ignore', fd, fd] });
@@ -175,7 +176,7 @@ export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): P
       let last: DaemonStatus | undefined;
       let lastErr: unknown;
       for (;;) {
-        if (!procs.has(n)) throw new HanetError('HANET_ERR_LAB', `hanet on ${n} exited (log: ${cluster.logPath(n)})`);
+        if (!procs.has(n)) throw new LabError(`hanet on ${n} exited (log: ${cluster.logPath(n)})`);
         try {
           last = await cluster.status(n);
           if (pred(last)) return last;

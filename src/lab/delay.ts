@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HanetError } from '../errors.js';
+import { LabError } from './errors.js';
 import type { LabHandle } from './lab.js';
 
 export interface DelayOptions {
@@ -59,7 +60,7 @@ export async function startDelay(lab: LabHandle, node: string, opts: DelayOption
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new HanetError('HANET_ERR_TIMEOUT', `delay node on ${node}: no READY after ${opts.startTimeoutMs ?? 10_000} ms: ${stderr}`)), opts.startTimeoutMs ?? 10_000);
       createInterface({ input: child.stdout! }).on('line', (l) => { if (l.startsWith('READY')) { clearTimeout(t); resolve(); } });
-      child.once('exit', (code) => { clearTimeout(t); reject(new HanetError('HANET_ERR_LAB', `delay node on ${node} exited (${code}): ${stderr.trim()}`)); });
+      child.once('exit', (code) => { clearTimeout(t); reject(new LabError(`delay node on ${node} exited (${code}): ${stderr.trim()}`)); });
     });
     const lines = [
       `link set ${tun} up`,

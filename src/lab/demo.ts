@@ -1,7 +1,9 @@
 // `hanet demo`: the whole story on the embedded lab — daemons on both servers, the workload against `a`, a cut of
 // a's public port, the takeover by `b`, the heal and the failback — and a summary of what the clients saw.
 import { setTimeout as delay } from 'node:timers/promises';
+import type { FailureMode } from '../cli/lab-options.js';
 import { HanetError } from '../errors.js';
+import { LabError } from './errors.js';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 import { labUp, type LabHandle } from './lab.js';
 import { defaultTopology } from './topology.js';
@@ -9,7 +11,7 @@ import { startWorkload } from './workload/index.js';
 import { linkProfile, type DemoLinkKind } from './link-profiles.js';
 import type { WorkloadHandle, WorkloadReport } from './workload/index.js';
 
-export type FailMode = 'carrier' | 'silent' | 'admin';
+export type FailMode = FailureMode;
 
 export interface DemoOptions {
   name?: string;
@@ -110,7 +112,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     if (cluster) {
       for (const n of cluster.servers) step('log', `${n}: ${cluster.logPath(n)}`);
     }
-    throw err instanceof HanetError ? err : new HanetError('HANET_ERR_LAB', `demo failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw err instanceof HanetError ? err : new LabError(`demo failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   } finally {
     await cluster?.stop().catch(() => undefined);
     await lab.down();

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:f
 import { openSync, constants as fsc } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { HanetError } from '../errors.js';
+import { LabError } from './errors.js';
 import { native, type NativePoller } from '../os/linux/native.js';
 
 /** Bytes the relay holds per direction before it stops reading (the writer then sees a full tty): ~a UART FIFO + tty buffer. */
@@ -127,7 +127,7 @@ export async function startRelay(argv: string[], o: RelayOptions, timeoutMs = 10
   });
   if (!ready || child.pid === undefined) {
     child.kill('SIGKILL');
-    throw new HanetError('HANET_ERR_LAB', `serial relay did not start: ${stderr.trim() || '(no output)'}`);
+    throw new LabError(`serial relay did not start: ${stderr.trim() || '(no output)'}`);
   }
   child.stdout!.destroy();
   child.stderr!.destroy();

@@ -3,7 +3,7 @@
 // part; the core sees the TUN like any private interface. The kernel here has no GRE/IPIP/WireGuard, so the bridge
 // is in userspace: addon socket + uv_poll, reads drained in bursts (no per-packet promises or streams).
 import { lookup } from 'node:dns/promises';
-import { isIPv4 } from 'node:net';
+import { isIp } from '../core/ip.js';
 import { HanetError } from '../errors.js';
 import type { PeerMessage } from '../core/messages.js';
 import type { ControlKey, ControlSender } from '../proto/control.js';
@@ -76,7 +76,7 @@ export class UdpTunnelLink implements PrivateLink {
   /** Resolves the remote, binds the socket and starts the bridge. Throws HANET_ERR_SOCKET if the bind fails. */
   static async open(opts: UdpTunnelLinkOptions): Promise<UdpTunnelLink> {
     let remote = opts.remoteHost;
-    if (!isIPv4(remote)) {
+    if (!isIp(remote, 4)) {
       try {
         remote = (await lookup(remote, { family: 4 })).address;
       } catch (e) {

@@ -7,6 +7,7 @@ import { existsSync, readlinkSync, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { requireRoot, waitFor } from '../helpers.js';
 import { isHanetError } from '../../src/errors.js';
+import { isLabError } from '../../src/lab/errors.js';
 import { hanetArgv, labDown, labStatus, labUp, listNamespaces, openLab, pidsInNamespaces, serialTtyPath, statePath, type FailureMode, type LabHandle } from '../../src/lab/lab.js';
 import { defaultTopology, type Topology } from '../../src/lab/topology.js';
 import { isRelay } from '../../src/lab/serial-relay.js';
@@ -89,8 +90,8 @@ describe('lab', () => {
       assert.ok(!flags.includes('LOWER_UP'), 'now carrier mode');
       const br = await lab.exec('sw', ['ip', '-j', 'link', 'show', 'a-eth0'], { check: true });
       assert.equal((JSON.parse(br.stdout) as Array<{ master?: string }>)[0]!.master, 'br0', 'back on the bridge');
-      await assert.rejects(lab.fail('a:eth1', 'carrier'), (e) => isHanetError(e, 'HANET_ERR_LAB') && /not plugged into a switch/.test(e.message));
-      await assert.rejects(lab.fail('a:eth9', 'admin'), (e) => isHanetError(e, 'HANET_ERR_LAB') && /no port "eth9"/.test(e.message));
+      await assert.rejects(lab.fail('a:eth1', 'carrier'), (e) => isLabError(e) && /not plugged into a switch/.test(e.message));
+      await assert.rejects(lab.fail('a:eth9', 'admin'), (e) => isLabError(e) && /no port "eth9"/.test(e.message));
       await lab.fail('a:eth1', 'admin');
       assert.equal(await reach(lab, 'a', '192.168.100.2'), false, 'private link down');
       await Promise.all([lab.fail('b:eth0', 'silent'), lab.fail('r:eth1', 'carrier')]);
@@ -109,13 +110,13 @@ describe('lab', () => {
     withLab(t, 'ltexec', async (lab) => {
       const r = await lab.exec('a', ['sh', '-c', 'cat; echo oops >&2; exit 3'], { input: 'hello' });
       assert.deepEqual(r, { code: 3, stdout: 'hello', stderr: 'oops\n' });
-      await assert.rejects(lab.exec('a', ['sh', '-c', 'echo bad thing >&2; exit 1'], { check: true }), (e) => isHanetError(e, 'HANET_ERR_LAB') && e.message.includes('bad thing'));
+      await assert.rejects(lab.exec('a', ['sh', '-c', 'echo bad thing >&2; exit 1'], { check: true }), (e) => isLabError(e) && e.message.includes('bad thing'));
       const slow = await lab.exec('a', ['sleep', '10'], { timeoutMs: 100 });
       assert.equal(slow.code, 124);
       await assert.rejects(lab.exec('a', ['sleep', '10'], { timeoutMs: 100, check: true }), (e) => isHanetError(e, 'HANET_ERR_TIMEOUT'));
       const hostname = await lab.exec('b', ['ip', '-br', 'addr', 'show', 'eth0'], { check: true });
       assert.match(hostname.stdout, /10\.0\.0\.12\/24/);
-      assert.throws(() => lab.ns('zz'), (e) => isHanetError(e, 'HANET_ERR_LAB'));
+      assert.throws(() => lab.ns('zz'), (e) => isLabError(e));
       const v = await lab.exec('a', [...hanetArgv(), '--version'], { check: true });
       assert.equal(v.stdout.trim(), '0.1.0');
     }));
@@ -140,7 +141,7 @@ describe('lab', () => {
     const name = 'ltrep';
     try {
       await labUp(defaultTopology('pair'), { name });
-      await assert.rejects(labUp(defaultTopology('pair'), { name }), (e) => isHanetError(e, 'HANET_ERR_LAB') && /exists/.test(e.message));
+      await assert.rejects(labUp(defaultTopology('pair'), { name }), (e) => isLabError(e) && /exists/.test(e.message));
       const lab = await labUp(defaultTopology('trio'), { name, replace: true });
       assert.deepEqual((await nsOf(name)).length, 6);
       assert.equal(await reach(lab, 'd', '192.168.102.1'), true, 'trio d -> b private');
@@ -154,7 +155,7 @@ describe('lab', () => {
     // A multicast MAC passes validation's format check but the kernel refuses it, after the namespaces exist.
     const bad = structuredClone(defaultTopology('pair'));
     bad.nodes.b!.ports[1]!.mac = '01:00:5e:00:00:01';
-    await assert.rejects(labUp(bad, { name: 'ltbad' }), (e) => isHanetError(e, 'HANET_ERR_LAB') && /line \d+: link add eth1 netns hn-ltbad-a/.test(e.message));
+    await assert.rejects(labUp(bad, { name: 'ltbad' }), (e) => isLabError(e) && /line \d+: link add eth1 netns hn-ltbad-a/.test(e.message));
     assert.deepEqual(await nsOf('ltbad'), [], 'nothing left after a failed up');
     assert.equal(existsSync(statePath('ltbad')), false);
 
@@ -176,7 +177,7 @@ describe('lab', () => {
     await sl.down();
     assert.equal(isRelay(r2.pid), false, 'down ends it');
     assert.deepEqual(await nsOf('ltser'), []);
-    await assert.rejects(openLab('ltser'), (e) => isHanetError(e, 'HANET_ERR_LAB') && /not up/.test(e.message));
+    await assert.rejects(openLab('ltser'), (e) => isLabError(e) && /not up/.test(e.message));
   });
 
   it('dual: a answers on both public ports', (t) =>

@@ -4,7 +4,7 @@ import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { Daemon, type Logger } from '../../src/daemon/daemon.js';
 import { MemLink } from '../fakes/mem-link.js';
-import { FakeKernel } from '../../src/os/fake-kernel.js';
+import { FakeKernel } from '../fakes/fake-kernel.js';
 import type { ArpSocket } from '../../src/os/linux/arp.js';
 import type { CoreConfig } from '../../src/core/types.js';
 import { defaults, priv, pub } from './core-sim.js';

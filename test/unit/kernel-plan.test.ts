@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HANET_RTPROT, formatKernelOp, planKernelOps } from '../../src/core/kernel-plan.js';
 import type { AddrSpec, DesiredKernelState, ProxySpec, RouteSpec } from '../../src/core/kernel-types.js';
-import { FakeKernel } from '../../src/os/fake-kernel.js';
+import { FakeKernel } from '../fakes/fake-kernel.js';
 
 const A_PUB: AddrSpec = { family: 4, ifname: 'eth0', address: '10.0.0.11', prefixLen: 24 };
 const SVC: AddrSpec = { family: 4, ifname: 'eth0', address: '10.0.0.100', prefixLen: 32 };

@@ -7,7 +7,7 @@ import { Daemon, type Logger } from '../../src/daemon/daemon.js';
 import { MemLink } from '../fakes/mem-link.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { formatStatus } from '../../src/cli/format-status.js';
-import { FakeKernel } from '../../src/os/fake-kernel.js';
+import { FakeKernel } from '../fakes/fake-kernel.js';
 import type { ArpSocket } from '../../src/os/linux/arp.js';
 import { EVENT_TYPES, type CoreConfig } from '../../src/core/types.js';
 import { parseProcNetDev } from '../../src/os/linux/ifstats.js';

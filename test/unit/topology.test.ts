@@ -9,9 +9,7 @@ import { isHanetError } from '../../src/errors.js';
 import {
   defaultTopology,
   embeddedTopologyNames,
-  inSubnet,
   loadTopologyFile,
-  parseCidr,
   parseTopology,
   parseTopologyText,
   serverPorts,
@@ -20,6 +18,7 @@ import {
   type Topology,
 } from '../../src/lab/topology.js';
 import { planLab, selectNamespaces } from '../../src/lab/lab.js';
+import { inPrefix, parseCidr } from '../../src/core/ip.js';
 
 const clone = <T>(x: T): T => structuredClone(x);
 
@@ -179,7 +178,7 @@ describe('topology files', () => {
   });
 });
 
-describe('address helpers', () => {
+describe('address helpers the topology checks use (core/ip, prefixes required)', () => {
   const cases: Array<[ip: string, cidr: string, inside: boolean]> = [
     ['10.0.0.1', '10.0.0.11/24', true],
     ['10.0.1.1', '10.0.0.11/24', false],
@@ -191,9 +190,9 @@ describe('address helpers', () => {
     ['::ffff:10.0.0.1', '::ffff:10.0.0.0/120', true],
     ['10.0.0.1', '2001:db8::2/64', false],
   ];
-  for (const [ip, cidr, inside] of cases) it(`${ip} ${inside ? 'in' : 'not in'} ${cidr}`, () => assert.equal(inSubnet(ip, parseCidr(cidr)!), inside));
+  for (const [ip, cidr, inside] of cases) it(`${ip} ${inside ? 'in' : 'not in'} ${cidr}`, () => assert.equal(inPrefix(ip, parseCidr(cidr, { requirePrefix: true })!), inside));
   it('parseCidr rejects garbage', () => {
-    for (const s of ['10.0.0.1', '10.0.0.1/', '/24', '10.0.0.1/33', 'fe80::1%eth0/64', 'x/1', '10.0.0.1/24/1']) assert.equal(parseCidr(s), undefined, s);
+    for (const s of ['10.0.0.1', '10.0.0.1/', '/24', '10.0.0.1/33', 'fe80::1%eth0/64', 'x/1', '10.0.0.1/24/1']) assert.equal(parseCidr(s, { requirePrefix: true }), undefined, s);
   });
 });
 

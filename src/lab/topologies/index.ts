@@ -1,4 +1,6 @@
-// The embedded default topologies by name (YAML text, validated by topology.ts when used).
+// The embedded default topologies by name (YAML text, validated by topology.ts when used); the names are the
+// help's list (cli/lab-options.ts), so a topology missing from either side does not compile.
+import type { EmbeddedTopologyName } from '../../cli/lab-options.js';
 import { DUAL_YAML } from './dual.js';
 import { PAIR_YAML } from './pair.js';
 import { PAIR_DELAY_YAML } from './pair-delay.js';
@@ -6,4 +8,4 @@ import { PAIR_SERIAL_YAML } from './pair-serial.js';
 import { PAIR_UDP_YAML } from './pair-udp.js';
 import { TRIO_YAML } from './trio.js';
 
-export const EMBEDDED_TOPOLOGIES: Readonly<Record<string, string>> = { pair: PAIR_YAML, trio: TRIO_YAML, dual: DUAL_YAML, 'pair-delay': PAIR_DELAY_YAML, 'pair-serial': PAIR_SERIAL_YAML, 'pair-udp': PAIR_UDP_YAML };
+export const EMBEDDED_TOPOLOGIES: Readonly<Record<EmbeddedTopologyName, string>> = { pair: PAIR_YAML, trio: TRIO_YAML, dual: DUAL_YAML, 'pair-delay': PAIR_DELAY_YAML, 'pair-serial': PAIR_SERIAL_YAML, 'pair-udp': PAIR_UDP_YAML };

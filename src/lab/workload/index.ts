@@ -4,6 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { HanetError } from '../../errors.js';
+import { LabError } from '../errors.js';
 import { hanetArgv, type LabHandle } from '../lab.js';
 import { DEFAULTS } from './client.js';
 import type { WorkloadProgress, WorkloadReport } from './report.js';
@@ -93,7 +94,7 @@ function watch(child: ChildProcess, name: string) {
         if (signal?.aborted) { done(); reject(new HanetError('HANET_ERR_ABORTED', `${name}: aborted while waiting for ${what}`)); return true; }
         if (exited) {
           done();
-          reject(new HanetError('HANET_ERR_LAB', `${name} exited (${exited.code ?? exited.signal}) before ${what}${stderrTail ? `:${stderrTail}` : ''}`));
+          reject(new LabError(`${name} exited (${exited.code ?? exited.signal}) before ${what}${stderrTail ? `:${stderrTail}` : ''}`));
           return true;
         }
         return false;
@@ -152,11 +153,11 @@ export async function startWorkload(lab: LabHandle, opts: WorkloadOptions, signa
             const drain = (opts.drainTimeoutMs ?? (opts.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs) + DEFAULTS.slow.holdMs) + 10_000;
             await waitExit(client, drain);
             const last = [...cl.lines].reverse().find((l) => l.trim().startsWith('{'));
-            if (!last) throw new HanetError('HANET_ERR_LAB', `workload client gave no report (exit ${client.exitCode ?? client.signalCode})${cl.stderr()}`);
+            if (!last) throw new LabError(`workload client gave no report (exit ${client.exitCode ?? client.signalCode})${cl.stderr()}`);
             try {
               return JSON.parse(last) as WorkloadReport;
             } catch (e) {
-              throw new HanetError('HANET_ERR_LAB', `workload client report is not JSON: ${last.slice(0, 200)}`, { cause: e });
+              throw new LabError(`workload client report is not JSON: ${last.slice(0, 200)}`, { cause: e });
             }
           } finally {
             svc.stdin?.end();

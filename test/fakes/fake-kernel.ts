@@ -1,7 +1,7 @@
 // In-memory KernelPort for unit tests: same planner as the Linux applier, state printed as sorted
 // `ip ...` lines so tests read as diffs (Tailscale router_linux_test.go style). No I/O.
-import { HANET_RTPROT, formatAddr, formatKernelOp, formatProxy, formatRoute, normAddr, normProxy, normRoute, addrKey, proxyKey, routeKey, planCleanupOps, planKernelOps } from '../core/kernel-plan.js';
-import type { AddrSpec, DesiredKernelState, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec } from '../core/kernel-types.js';
+import { HANET_RTPROT, formatAddr, formatKernelOp, formatProxy, formatRoute, normAddr, normProxy, normRoute, addrKey, proxyKey, routeKey, planCleanupOps, planKernelOps } from '../../src/core/kernel-plan.js';
+import type { AddrSpec, DesiredKernelState, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec } from '../../src/core/kernel-types.js';
 
 export { HANET_RTPROT };
 
@@ -18,6 +18,8 @@ export class FakeKernel implements KernelPort {
   readonly log: KernelOp[] = [];
   /** Number of reconcile() calls. */
   reconcileCount = 0;
+  /** Interfaces whose neighbour entries were flushed, in order (the fake holds no neighbour table). */
+  readonly neighborFlushes: string[] = [];
   private readonly listeners = new Set<(l: LinkState) => void>();
   private readonly failing = new Map<string, Error>();
   private closed = false;
@@ -75,9 +77,6 @@ export class FakeKernel implements KernelPort {
     this.check();
     return { routes: [...this.routes.values()], proxies: [...this.proxies.values()], addresses: [...this.addresses.values()].filter((a) => a.hanet).map(stripHanet) };
   }
-
-  /** Interfaces whose neighbour entries were flushed, in order (the fake holds no neighbour table). */
-  readonly neighborFlushes: string[] = [];
 
   async flushNeighbors(ifname: string): Promise<number> {
     this.check();
