@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runDoctor, summarise, type Finding } from '../doctor/index.js';
 import { DEFAULT_CONFIG_PATH } from './config.js';
+import { registerServiceCommands } from './service.js';
 
 /** Version of the `hanet doctor --json` output: bumped when a field changes meaning or goes. */
 export const DOCTOR_JSON_VERSION = 1;
@@ -23,7 +24,9 @@ export function formatFindings(findings: readonly Finding[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** Registers `hanet doctor` and `hanet service` (the commands for installing hanet on a server). */
 export function registerDoctorCommands(program: Command): void {
+  registerServiceCommands(program);
   program
     .command('doctor')
     .description('check this machine for what hanet needs and what would defeat a takeover, each problem with its fix (exit 1: something blocks)')
