@@ -49,7 +49,7 @@ export async function readKernelFacts(procSys = '/proc/sys'): Promise<KernelFact
     netlink,
     afPacket,
     tun: attempt(() => closeSync(openSync('/dev/net/tun', fsConstants.O_RDWR))),
-    proxyArp: existsSync(`${procSys}/net/ipv4/neigh/default/proxy_delay`) && existsSync(`${procSys}/net/ipv4/ip_forward`),
+    proxyArp: existsSync(`${procSys}/net/ipv4/conf/all/proxy_arp`) && existsSync(`${procSys}/net/ipv4/ip_forward`),
     proxyNdp: existsSync(`${procSys}/net/ipv6/conf/all/proxy_ndp`),
     sysctlWrite: attempt(() => accessSync(`${procSys}/net/ipv4/ip_forward`, fsConstants.W_OK)),
   };
