@@ -8,6 +8,7 @@ import { registerRunCommands } from './run.js';
 import { registerDemoCommands } from './demo.js';
 import { registerWorkloadCommands } from './workload.js';
 import { registerLabSerialCommands } from './lab-serial.js';
+import { registerDoctorCommands } from './doctor.js';
 
 const program = new Command();
 program
@@ -19,6 +20,7 @@ program
 registerRunCommands(program);
 registerConfigCommands(program);
 registerDemoCommands(program);
+registerDoctorCommands(program);
 registerLabCommands(program, registerWorkloadCommands, registerLabSerialCommands);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,5 +1,6 @@
-// Typed loader for the native addon (build/Release/hanet_native.node, built by `npm install` via binding.gyp)
-// plus Linux constants and sockaddr builders shared by the netlink, ARP and TUN code.
+// Typed loader for the native addon, plus Linux constants and sockaddr builders shared by the netlink, ARP and TUN
+// code. The addon is found by node-gyp-build: build/Release/ first (a dev checkout: `npm ci` compiles it), then
+// prebuilds/<platform>-<arch>/ (the installed package: `npm pack` puts the prebuilt addon there).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -46,22 +47,29 @@ export const isNativeError = (e: unknown): e is NativeError =>
 
 let cached: NativeAddon | undefined;
 
-/** Loads the addon once. Throws HanetError('HANET_ERR_NATIVE') with a hint when it was not built. */
-export function native(): NativeAddon {
-  if (cached) return cached;
-  // dist/src/os/linux/native.js and src/os/linux/native.ts: walk up to the directory holding binding.gyp.
+/** The package's root: the nearest directory above this module holding package.json (dist/src/os/linux -> root). */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  let root: string | undefined;
   for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'binding.gyp'))) { root = dir; break; }
+    if (existsSync(join(dir, 'package.json'))) return dir;
     dir = dirname(dir);
   }
-  const path = join(root ?? process.cwd(), 'build', 'Release', 'hanet_native.node');
+  return process.cwd();
+}
+
+/** Loads the addon once. Throws HanetError('HANET_ERR_NATIVE') with a hint when no build fits this machine. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const root = packageRoot();
+  const require = createRequire(import.meta.url);
   try {
-    cached = createRequire(import.meta.url)(path) as NativeAddon;
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    cached = load(root) as NativeAddon;
     return cached;
   } catch (e) {
-    throw new HanetError('HANET_ERR_NATIVE', `cannot load the native addon ${path} (run \`npm install\` or \`npx node-gyp rebuild\`)`, { cause: e });
+    throw new HanetError('HANET_ERR_NATIVE', `cannot load the native addon from ${root} (no build in build/Release and no prebuild for ` +
+      `${process.platform}-${process.arch} in prebuilds/): build it from source with \`cd ${root} && npm run build:addon\` ` +
+      '(needs python3, make and g++; docs/install.md)', { cause: e });
   }
 }
 
