@@ -87,8 +87,9 @@ export function loadKeyDetailed(path: string): { key: Buffer; format: KeyFormat;
   }
   if (!st.isFile()) throw new HanetError('HANET_ERR_CONFIG', `key file ${path} is not a regular file`);
   const mode = st.mode & 0o777;
-  if ((mode & 0o007) !== 0) {
-    throw new HanetError('HANET_ERR_CONFIG', `key file ${path} is accessible by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`);
+  if ((mode & 0o077) !== 0) {
+    // The same rule as src/config/file-safety.ts (which `hanet run` and `hanet doctor` also apply: owner root).
+    throw new HanetError('HANET_ERR_CONFIG', `key file ${path} is accessible by group or other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`);
   }
   if (st.size > MAX_KEY_FILE_BYTES) throw new HanetError('HANET_ERR_CONFIG', `key file ${path} is ${st.size} bytes; a key file is at most ${MAX_KEY_FILE_BYTES}`);
   let content: Buffer;

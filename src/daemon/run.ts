@@ -2,6 +2,7 @@
 // serves the control socket, and stops cleanly on SIGTERM/SIGINT.
 import { performance } from 'node:perf_hooks';
 import { loadConfig, loadKey } from '../config/load.js';
+import { checkFileSafety, type SafeFileRole } from '../config/file-safety.js';
 import { HanetError } from '../errors.js';
 import type { CorePrivate } from '../core/types.js';
 import { openKernel } from '../os/linux/kernel.js';
@@ -15,9 +16,22 @@ import { serveControl } from './control-socket.js';
 import { createLogger } from './logger.js';
 import { startOperations } from './operations.js';
 
+/**
+ * Root runs hanet: whoever can change its configuration or hook controls what root does, and whoever can read the key
+ * can forge takeovers. Refuses to start with the file named and the fix (src/config/file-safety.ts has the rules).
+ */
+function requireSafeFile(path: string, role: SafeFileRole): void {
+  const issues = checkFileSafety(path, role).filter((i) => i.problem !== 'missing');
+  if (issues.length === 0) return;
+  throw new HanetError('HANET_ERR_PERMISSION', `refusing to start: ${issues.map((i) => `${i.message} (fix: ${i.fix})`).join('; ')}`);
+}
+
 export async function runDaemon(configPath: string, opts: { keepStateOnExit: boolean }): Promise<void> {
   if (process.getuid?.() !== 0) throw new HanetError('HANET_ERR_PERMISSION', 'hanet run needs root (CAP_NET_ADMIN, raw sockets)');
+  requireSafeFile(configPath, 'config');
   const cfg = loadConfig(configPath);
+  requireSafeFile(cfg.keyFile, 'key');
+  if (cfg.notify) requireSafeFile(cfg.notify.command, 'hook');
   const clusterKey = loadKey(cfg.keyFile);
   const key = deriveControlKey(clusterKey);
   const log = createLogger(cfg.logLevel, cfg.node);

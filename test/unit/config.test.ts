@@ -220,10 +220,11 @@ test('key formats: hex, base64, raw; too short is an error', () => {
   assert.throws(() => parseKey(Buffer.from('short')), /at least 16/);
 });
 
-test('key file must not be accessible by others', () => {
+test('key file must not be accessible by group or others (the key authenticates takeovers)', () => {
   const p = keyFile('open', 'ab'.repeat(32), 0o644);
   assert.throws(() => loadKey(p), (e) => isHanetError(e, 'HANET_ERR_CONFIG') && /mode 0644.*chmod 600/.test((e as Error).message));
-  assert.ok(loadKey(keyFile('group', 'ab'.repeat(32), 0o640)).length === 32, 'group access is allowed');
+  assert.throws(() => loadKey(keyFile('group', 'ab'.repeat(32), 0o640)), /mode 0640.*chmod 600/, 'group access is refused');
+  assert.ok(loadKey(keyFile('own', 'ab'.repeat(32), 0o400)).length === 32, 'owner-only read is fine');
   assert.throws(() => loadKey(join(dir, 'missing')), /cannot read key file .*ENOENT/);
   assert.throws(() => loadKey(dir), /not a regular file/);
 });
