@@ -31,7 +31,13 @@ export interface HelperClaim {
 }
 
 /** Why a helper refuses a claim: sent in the takeover-ack, and in help-refused events. */
-export type RefuseReason = 'not-helper' | 'stopping' | 'unknown-lan' | 'lan-unhealthy' | 'bad-addresses' | 'kernel-failed';
+export const REFUSE_REASONS = ['not-helper', 'stopping', 'unknown-lan', 'lan-unhealthy', 'bad-addresses', 'peer-address', 'bad-next-hop', 'kernel-failed'] as const;
+/**
+ * Why a helper refuses a claim: sent in the takeover-ack, and in help-refused events and metrics. 'bad-addresses': not
+ * a host address inside the LAN, or ours, or the gateway's; 'peer-address': an address another live peer reports as
+ * its own; 'bad-next-hop': the claim's next hop is not the address of the link's peer.
+ */
+export type RefuseReason = (typeof REFUSE_REASONS)[number];
 
 /** How a claim ends: the event named for it. */
 type EndReason = Extract<CoreEventType, 'help-release' | 'help-superseded' | 'lease-expired' | 'help-link-down' | 'help-refused'>;
@@ -88,7 +94,7 @@ export class HelperSide {
     if (!peerReady || !selfReady) { this.extendAdopted(owner, now); return; }
     for (const c of claims) {
       const hc = this.helping.get(`${owner}/${c.lan}`);
-      if (hc && hc.claimId === c.claimId && hc.lingerUntil === undefined) hc.expiresAt = now + c.leaseMs;
+      if (hc && hc.claimId === c.claimId && hc.lingerUntil === undefined) hc.expiresAt = now + Math.min(c.leaseMs, this.cfg.takeover.leaseMs);
       else this.accept(link, c, false, now);
     }
     for (const [key, hc] of this.helping) {
@@ -178,13 +184,19 @@ export class HelperSide {
     return this.claims().map((h) => ({ owner: h.owner, lan: h.lan, link: h.link, claimId: h.claimId, addresses: h.addresses, since: h.since, expiresInMs: h.expiresAt - now, lingering: h.lingerUntil !== undefined }));
   }
 
-  private refusal(c: Claim): RefuseReason | undefined {
+  /**
+   * Every claim is checked: an authenticated peer (misconfigured, or holding a stolen key) must not make us answer for
+   * anyone else's address, or send the traffic anywhere but to itself over the link it asked on.
+   */
+  private refusal(link: PeerView, c: Claim): RefuseReason | undefined {
     const ifaces = this.lans.byLan.get(c.lan);
     if (!this.cfg.takeover.canHelp) return 'not-helper';
     if (this.stopping) return 'stopping';
     if (!ifaces) return 'unknown-lan';
     if (!ifaces.some((p) => this.lans.view(p.iface).healthy)) return 'lan-unhealthy';
-    if (!c.addresses.every((a) => this.lans.claimable(c.lan, a))) return 'bad-addresses';
+    if (!c.addresses.every((a) => !a.includes('/') && this.lans.claimable(c.lan, a))) return 'bad-addresses';
+    if (c.addresses.some((a) => this.peers.ownerOf(c.lan, a, link.cfg.peer) !== undefined)) return 'peer-address';
+    if (c.ownerLinkAddress !== link.cfg.peerAddress) return 'bad-next-hop';
     return undefined;
   }
 
@@ -192,23 +204,25 @@ export class HelperSide {
     const owner = link.cfg.peer;
     const key = `${owner}/${c.lan}`;
     const existing = this.helping.get(key);
-    const refuse = this.refusal(c);
+    const refuse = this.refusal(link, c);
     if (refuse) {
       if (existing && existing.claimId === c.claimId) this.end(key, existing, 'help-refused', now, refuse);
       else this.out.event('help-refused', { owner, lan: c.lan, reason: refuse });
       if (reply) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: false, reason: refuse });
       return;
     }
+    // The lease is the owner's, capped by ours: a peer cannot make us answer for it longer than we would for anyone.
+    const leaseMs = Math.min(c.leaseMs, this.cfg.takeover.leaseMs);
     if (existing && existing.claimId === c.claimId && existing.lingerUntil === undefined) {
       // A retransmitted request: our ack was lost, or the kernel has not confirmed yet (then the ack is on its way).
-      existing.expiresAt = now + c.leaseMs;
+      existing.expiresAt = now + leaseMs;
       if (reply && existing.confirmed) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });
       return;
     }
     const renewedAdopted = existing?.claimId === 'adopted';
     this.helping.set(key, {
-      owner, lan: c.lan, claimId: c.claimId, addresses: [...c.addresses], ownerLinkAddress: c.ownerLinkAddress, link: link.cfg.name,
-      leaseMs: c.leaseMs, expiresAt: now + c.leaseMs, since: renewedAdopted ? existing!.since : now, confirmed: false,
+      owner, lan: c.lan, claimId: c.claimId, addresses: [...c.addresses], ownerLinkAddress: link.cfg.peerAddress, link: link.cfg.name,
+      leaseMs, expiresAt: now + leaseMs, since: renewedAdopted ? existing!.since : now, confirmed: false,
     });
     this.out.event(renewedAdopted ? 'help-renewed-adopted' : 'help-start', { owner, lan: c.lan, claimId: c.claimId, addresses: c.addresses, link: link.cfg.name });
     // Effect order: acknowledge and announce only once the kernel holds the route and the proxy entry.

@@ -58,6 +58,11 @@ export class PeerTable {
     l.helping = msg.helping;
   }
 
+  /** The alive peer (other than `except`) that reports `address` as its own on `lan`, if any. */
+  ownerOf(lan: string, address: string, except: string): string | undefined {
+    return this.all().find((l) => l.alive && l.cfg.peer !== except && l.lans[lan]?.addresses?.includes(address))?.cfg.peer;
+  }
+
   /** This process stalled for `ms`: heartbeats it could not read in that time do not count as missed. */
   shift(ms: number): void {
     for (const l of this.links.values()) if (l.lastHbAt !== undefined) l.lastHbAt += ms;

@@ -11,11 +11,12 @@ import { allHealthy, endStep, eventTypes, hb, kinds, parts, sends, step, type Pa
 const claim = (over: Partial<Claim> = {}): Claim => ({ claimId: 'a-1', lan: 'lan0', addresses: ['10.0.0.11'], ownerLinkAddress: '192.168.100.1', leaseMs: 3000, ...over });
 
 function helperOf(over: Partial<CoreConfig['takeover']> = {}): { p: Parts; h: HelperSide } {
-  const cfg = defaults('b', [pub('eth0', '10.0.0.12')], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1')], over);
+  const cfg = defaults('b', [pub('eth0', '10.0.0.12')], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1'), priv('bd', 'eth2', 'd', '192.168.102.1', '192.168.102.2')], over);
   const p = parts(cfg);
   const h = new HelperSide(cfg, p.out, p.gate, p.peers, p.lans);
   allHealthy(p, 0);
-  p.peers.heartbeatFrom('ab', hb(), 0);
+  p.peers.heartbeatFrom('ab', hb({ lans: { lan0: { healthy: false, addresses: ['10.0.0.11'] } } }), 0);
+  p.peers.heartbeatFrom('bd', hb({ lans: { lan0: { healthy: true, addresses: ['10.0.0.14'] } } }), 0);
   p.peers.evaluate(0);
   endStep(p);
   return { p, h };
@@ -28,6 +29,9 @@ const refusals: Array<{ name: string; over?: Partial<CoreConfig['takeover']>; c:
   { name: 'an address outside the LAN', c: { addresses: ['10.9.0.2'] }, reason: 'bad-addresses' },
   { name: 'its own address', c: { addresses: ['10.0.0.12'] }, reason: 'bad-addresses' },
   { name: 'the gateway', c: { addresses: ['10.0.0.1'] }, reason: 'bad-addresses' },
+  { name: 'a prefix instead of a host address', c: { addresses: ['10.0.0.11/8'] }, reason: 'bad-addresses' },
+  { name: 'the address another live peer reports as its own', c: { addresses: ['10.0.0.11', '10.0.0.14'] }, reason: 'peer-address' },
+  { name: 'a next hop other than the link\'s peer', c: { ownerLinkAddress: '192.168.100.9' }, reason: 'bad-next-hop' },
 ];
 for (const r of refusals) {
   test(`helper: refuses a claim for ${r.name}: '${r.reason}' at once`, () => {
@@ -123,4 +127,12 @@ test('helper: adopts a previous run\'s proxy entries and routes, until the owner
   assert.deepEqual(eventTypes(endStep(p, true)), ['help-renewed-adopted']);
   assert.equal(h.claims()[0]!.claimId, 'a-7');
   assert.equal(h.claims()[0]!.since, 0, 'the help started with the adoption');
+});
+
+test('helper: the owner\'s lease is capped by the helper\'s own lease setting', () => {
+  const { p, h } = helperOf({ leaseMs: 1000 });
+  step(p, 10); h.onTakeover(p.peers.get('ab')!, claim({ leaseMs: 3_600_000 }), 10); endStep(p, true);
+  assert.equal(h.claims()[0]!.expiresAt, 1010);
+  step(p, 20); h.onHeartbeat(p.peers.get('ab')!, [claim({ leaseMs: 3_600_000 })], true, true, 20); endStep(p);
+  assert.equal(h.claims()[0]!.expiresAt, 1020);
 });
