@@ -94,8 +94,11 @@ export class HelperSide {
     if (!peerReady || !selfReady) { this.extendAdopted(owner, now); return; }
     for (const c of claims) {
       const hc = this.helping.get(`${owner}/${c.lan}`);
-      if (hc && hc.claimId === c.claimId && hc.lingerUntil === undefined) hc.expiresAt = now + Math.min(c.leaseMs, this.cfg.takeover.leaseMs);
-      else this.accept(link, c, false, now);
+      if (hc && hc.claimId === c.claimId) {
+        // A claim we ended (released, superseded) is never taken up again: a heartbeat sent before the owner's
+        // release or announcement may still list it. An owner that wants us again makes a new claim.
+        if (hc.lingerUntil === undefined) hc.expiresAt = now + Math.min(c.leaseMs, this.cfg.takeover.leaseMs);
+      } else this.accept(link, c, false, now);
     }
     for (const [key, hc] of this.helping) {
       if (hc.owner === owner && hc.lingerUntil === undefined && !claims.some((c) => c.lan === hc.lan)) this.end(key, hc, 'help-release', now);
@@ -213,7 +216,8 @@ export class HelperSide {
     }
     // The lease is the owner's, capped by ours: a peer cannot make us answer for it longer than we would for anyone.
     const leaseMs = Math.min(c.leaseMs, this.cfg.takeover.leaseMs);
-    if (existing && existing.claimId === c.claimId && existing.lingerUntil === undefined) {
+    if (existing && existing.claimId === c.claimId) {
+      if (existing.lingerUntil !== undefined) return; // ended: never taken up again (see onHeartbeat)
       // A retransmitted request: our ack was lost, or the kernel has not confirmed yet (then the ack is on its way).
       existing.expiresAt = now + leaseMs;
       if (reply && existing.confirmed) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });

@@ -1,7 +1,7 @@
 // Pure planner of the kernel applier: planKernelOps(actual, desired) -> ordered KernelOp[] (no I/O),
 // plus keys/normalisation shared with the executor and the fake, and `ip`-style text for logs and tests.
 import { canonicalIp } from './ip.js';
-import type { ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelOp, ProxySpec, RouteSpec, SysctlSpec } from './kernel-types.js';
+import type { ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelOp, ProxySpec, RouteSpec, RuleSpec, SysctlSpec } from './kernel-types.js';
 
 /** rtm_protocol / IFA_PROTO / NDA_PROTOCOL value marking what hanet installed. 0x4e (78) is unused in
  * include/uapi/linux/rtnetlink.h and in iproute2's rt_protos (reserved: 0-4, 8-18, 42, 99, 186-192). */
@@ -35,14 +35,23 @@ export const addrKey = (a: AddrSpec): string => { const n = normAddr(a); return 
 export const routeKey = (r: RouteSpec): string => { const n = normRoute(r); return `${n.family}|${n.table}|${n.dst}/${n.dstLen}|${n.metric}`; };
 const routeFull = (r: RouteSpec): string => { const n = normRoute(r); return `${routeKey(n)}|${n.ifname}|${n.via ?? ''}|${n.src ?? ''}`; };
 export const proxyKey = (p: ProxySpec): string => { const n = normProxy(p); return `${n.family}|${n.ifname}|${n.address}`; };
+export function normRule(r: RuleSpec): RuleSpec {
+  const out: RuleSpec = { family: r.family, priority: r.priority, action: r.action };
+  if (r.iif !== undefined) out.iif = r.iif;
+  if (r.dst !== undefined) { out.dst = canon(r.family, r.dst); out.dstLen = r.dstLen ?? (r.family === 4 ? 32 : 128); }
+  if (r.src !== undefined) { out.src = canon(r.family, r.src); out.srcLen = r.srcLen ?? (r.family === 4 ? 32 : 128); }
+  return out;
+}
+export const ruleKey = (r: RuleSpec): string => { const n = normRule(r); return `${n.family}|${n.priority}|${n.iif ?? ''}|${n.dst ?? ''}/${n.dstLen ?? ''}|${n.src ?? ''}/${n.srcLen ?? ''}|${n.action}`; };
 
 // ---- the planner ----
 
 /**
  * Ops that turn `actual` into `desired`, in a safe order:
  * sysctls (forwarding/proxy_delay before anything depends on them), address adds (a route's `src` must be
- * local first), route adds/replaces (the new path exists before the old goes), proxy adds (attract traffic
- * only once the route exists), then proxy deletes, route deletes, address deletes (the reverse).
+ * local first), route adds/replaces (the new path exists before the old goes), rule adds (forwarding allowed),
+ * proxy adds (attract traffic only once the route exists), then proxy deletes, rule deletes, route deletes,
+ * address deletes (the reverse).
  * A desired route whose identity matches an actual one but differs is one atomic `route-replace`.
  * Duplicates in `desired` are collapsed. Each group is sorted by key, so output is deterministic.
  */
@@ -93,23 +102,34 @@ export function planKernelOps(actual: ActualKernelState, desired: DesiredKernelS
   const proxyAdds = wantProxy.filter((p) => !haveProxy.has(proxyKey(p)));
   const proxyDels = uniqBy(actual.proxies.map(normProxy), proxyKey).filter((p) => !wantProxyKeys.has(proxyKey(p)));
 
+  // rules
+  const haveRule = new Set((actual.rules ?? []).map(ruleKey));
+  const wantRule = uniqBy((desired.rules ?? []).map(normRule), ruleKey);
+  const wantRuleKeys = new Set(wantRule.map(ruleKey));
+  const ruleAdds = wantRule.filter((r) => !haveRule.has(ruleKey(r)));
+  const ruleDels = uniqBy((actual.rules ?? []).map(normRule), ruleKey).filter((r) => !wantRuleKeys.has(ruleKey(r)));
+
   const byAddr = (a: AddrSpec, b: AddrSpec): number => cmp(addrKey(a), addrKey(b));
+  const byRule = (a: RuleSpec, b: RuleSpec): number => a.priority - b.priority || cmp(ruleKey(a), ruleKey(b));
   const byRoute = (a: RouteSpec, b: RouteSpec): number => cmp(routeFull(a), routeFull(b));
   const byProxy = (a: ProxySpec, b: ProxySpec): number => cmp(proxyKey(a), proxyKey(b));
   for (const addr of addrAdds.sort(byAddr)) ops.push({ op: 'addr-add', addr });
   for (const route of routeAdds.sort(byRoute)) ops.push({ op: 'route-replace', route });
+  // Rules before proxy entries: proxy ARP answers only for an address the input interface may forward to.
+  for (const rule of ruleAdds.sort(byRule)) ops.push({ op: 'rule-add', rule });
   for (const proxy of proxyAdds.sort(byProxy)) ops.push({ op: 'proxy-add', proxy });
   for (const proxy of proxyDels.sort(byProxy)) ops.push({ op: 'proxy-del', proxy });
+  for (const rule of ruleDels.sort(byRule)) ops.push({ op: 'rule-del', rule });
   for (const route of routeDels.sort(byRoute)) ops.push({ op: 'route-del', route });
   for (const addr of addrDels.sort(byAddr)) ops.push({ op: 'addr-del', addr });
   return ops;
 }
 
 /** Ops removing everything hanet marked as its own (used by cleanupAll). Sysctls are left as they are. */
-export function planCleanupOps(actual: { addresses: AddrSpec[]; routes: RouteSpec[]; proxies: ProxySpec[] }): KernelOp[] {
+export function planCleanupOps(actual: { addresses: AddrSpec[]; routes: RouteSpec[]; proxies: ProxySpec[]; rules?: RuleSpec[] }): KernelOp[] {
   return planKernelOps(
-    { addresses: actual.addresses, routes: actual.routes, proxies: actual.proxies, sysctls: [] },
-    { addresses: [], managedAddresses: actual.addresses, routes: [], proxies: [], sysctls: [] },
+    { addresses: actual.addresses, routes: actual.routes, proxies: actual.proxies, rules: actual.rules ?? [], sysctls: [] },
+    { addresses: [], managedAddresses: actual.addresses, routes: [], proxies: [], rules: [], sysctls: [] },
   );
 }
 
@@ -132,6 +152,11 @@ export function formatRoute(r: RouteSpec): string {
   return s;
 }
 export const formatProxy = (p: ProxySpec): string => `proxy ${p.address} dev ${p.ifname}`;
+export function formatRule(r: RuleSpec): string {
+  const n = normRule(r);
+  return [n.iif !== undefined && `iif ${n.iif}`, n.src !== undefined && `from ${n.src}/${n.srcLen}`, n.dst !== undefined && `to ${n.dst}/${n.dstLen}`,
+    n.action === 'prohibit' ? 'prohibit' : 'lookup main', `prio ${n.priority}`].filter(Boolean).join(' ');
+}
 const ipf = (f: Family): string => (f === 6 ? 'ip -6' : 'ip');
 
 /** One line per op, like the `ip` command that would do it (for logs, events and test diffs). */
@@ -144,6 +169,8 @@ export function formatKernelOp(op: KernelOp): string {
     case 'route-del': return `${ipf(op.route.family)} route del ${formatRoute(op.route)} ${PROTO}`;
     case 'proxy-add': return `${ipf(op.proxy.family)} neigh add ${formatProxy(op.proxy)} ${PROTO}`;
     case 'proxy-del': return `${ipf(op.proxy.family)} neigh del ${formatProxy(op.proxy)}`;
+    case 'rule-add': return `${ipf(op.rule.family)} rule add ${formatRule(op.rule)} ${PROTO}`;
+    case 'rule-del': return `${ipf(op.rule.family)} rule del ${formatRule(op.rule)}`;
   }
 }
 

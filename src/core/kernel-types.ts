@@ -10,6 +10,12 @@ export interface AddrSpec { family: Family; ifname: string; address: string; pre
 /** A route. Identity (what NLM_F_REPLACE matches) is family + table + dst/dstLen + metric. */
 export interface RouteSpec { family: Family; dst: string; dstLen: number; ifname: string; via?: string; src?: string; metric?: number; table?: number }
 export interface ProxySpec { family: Family; ifname: string; address: string }
+/**
+ * A policy routing rule: packets that came in on `iif` (and go to `dst`/come from `src`, when given) are looked up in
+ * the main table ('lookup-main') or refused ('prohibit'). Rules select forwarded traffic only when `iif` is set (local
+ * traffic has iif lo). Identity: every field.
+ */
+export interface RuleSpec { family: Family; priority: number; iif?: string; dst?: string; dstLen?: number; src?: string; srcLen?: number; action: 'lookup-main' | 'prohibit' }
 /** path like 'net/ipv4/conf/eth0/rp_filter' (relative to /proc/sys). */
 export interface SysctlSpec { path: string; value: string }
 
@@ -22,6 +28,8 @@ export interface DesiredKernelState {
   routes: RouteSpec[];
   /** exactly the proxy neighbour entries with protocol HANET_RTPROT */
   proxies: ProxySpec[];
+  /** exactly the policy rules with protocol HANET_RTPROT (absent: none) */
+  rules?: RuleSpec[];
   /** values to hold */
   sysctls: SysctlSpec[];
 }
@@ -34,6 +42,8 @@ export interface ActualKernelState {
   routes: RouteSpec[];
   /** proxy neighbour entries carrying HANET_RTPROT */
   proxies: ProxySpec[];
+  /** policy rules carrying HANET_RTPROT (absent: none) */
+  rules?: RuleSpec[];
   /** current values of the sysctl paths named in the desired state (absent path: not listed) */
   sysctls: SysctlSpec[];
 }
@@ -46,12 +56,14 @@ export type KernelOp =
   | { op: 'route-replace'; route: RouteSpec }
   | { op: 'route-del'; route: RouteSpec }
   | { op: 'proxy-add'; proxy: ProxySpec }
-  | { op: 'proxy-del'; proxy: ProxySpec };
+  | { op: 'proxy-del'; proxy: ProxySpec }
+  | { op: 'rule-add'; rule: RuleSpec }
+  | { op: 'rule-del'; rule: RuleSpec };
 
 export type KernelOpKind = KernelOp['op'];
 
 /** What the routes and proxy entries marked as hanet's in the kernel are (an earlier run's, found at start). */
-export interface KernelLeftovers { routes: RouteSpec[]; proxies: ProxySpec[]; addresses: AddrSpec[] }
+export interface KernelLeftovers { routes: RouteSpec[]; proxies: ProxySpec[]; addresses: AddrSpec[]; rules?: RuleSpec[] }
 
 /** The daemon's one port to the kernel (src/os/linux/kernel.ts; the tests' fake in test/). */
 export interface KernelPort {

@@ -247,7 +247,7 @@ export class Daemon {
       const d: DesiredKernelState = this.reconciler.latest() ?? this.core.desired();
       const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: 4 as const, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
       try {
-        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], sysctls: [] });
+        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], rules: [], sysctls: [] });
       } catch (err) {
         this.ports.log.error({ err: String(err) }, 'cleanup failed');
       }

@@ -110,3 +110,18 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
 export const NLMSG_HDRLEN = 16;
 export const align4 = (n: number): number => (n + 3) & ~3;
+
+// ---- policy routing rules (fib_rules.h) ----
+export const RTM_NEWRULE = 32;
+export const RTM_DELRULE = 33;
+export const RTM_GETRULE = 34;
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_IIFNAME = 3;
+export const FRA_PRIORITY = 6;
+export const FRA_TABLE = 15;
+export const FRA_OIFNAME = 17;
+export const FRA_PROTOCOL = 21;
+export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_PROHIBIT = 8;
+export const FIB_RULE_INVERT = 0x2;

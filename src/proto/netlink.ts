@@ -8,3 +8,4 @@ export {
   type Decoded, type NlAck, type NlAttr, type NlDecodeError, type NlDecodeReason, type NlHeader, type NlMessage,
 } from './netlink-frame.js';
 export * from './rtnetlink.js';
+export * from './rtnetlink-rule.js';

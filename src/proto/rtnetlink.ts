@@ -5,8 +5,10 @@ import { AF_INET, AF_INET6, formatMac, parseMac } from './inet.js';
 import {
   IFA_ADDRESS, IFA_LABEL, IFA_LOCAL, IFA_PROTO, IFLA_ADDRESS, IFLA_CARRIER, IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, IFLA_OPERSTATE,
   NDA_DST, NDA_LLADDR, NDA_PROTOCOL, NLMSG_DONE, NLMSG_ERROR, RT_TABLE_COMPAT, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE,
-  RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE,
+  RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_DELRULE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE, RTM_GETRULE, RTM_NEWADDR, RTM_NEWLINK,
+  RTM_NEWNEIGH, RTM_NEWROUTE, RTM_NEWRULE,
 } from './netlink-consts.js';
+import { decodeRule, type RuleMsg } from './rtnetlink-rule.js';
 import {
   attrNested, attrStr, attrStringValue, attrU32, attrU8, concat, decodeAck, decodeAttrs, decodeDone, dv, encodeAttr, fail, i32, LE, ok, u16, u32,
   type Decoded, type NlAck, type NlAttr, type NlHeader, type NlMessage,
@@ -246,6 +248,7 @@ export type RtMessage =
   | { kind: 'addr'; header: NlHeader; msg: AddrMsg }
   | { kind: 'route'; header: NlHeader; msg: RouteMsg }
   | { kind: 'neigh'; header: NlHeader; msg: NeighMsg }
+  | { kind: 'rule'; header: NlHeader; msg: RuleMsg }
   | { kind: 'ack'; header: NlHeader; ack: NlAck }
   | { kind: 'done'; header: NlHeader; errno: number; extAckMsg?: string }
   | { kind: 'other'; header: NlHeader; payload: Uint8Array };
@@ -260,6 +263,7 @@ export function decodeRtMessage(m: NlMessage): Decoded<RtMessage> {
     case RTM_NEWADDR: case RTM_DELADDR: case RTM_GETADDR: { const r = decodeAddr(payload); return r.ok ? ok({ kind: 'addr', header, msg: r.value }) : r; }
     case RTM_NEWROUTE: case RTM_DELROUTE: case RTM_GETROUTE: { const r = decodeRoute(payload); return r.ok ? ok({ kind: 'route', header, msg: r.value }) : r; }
     case RTM_NEWNEIGH: case RTM_DELNEIGH: case RTM_GETNEIGH: { const r = decodeNeigh(payload); return r.ok ? ok({ kind: 'neigh', header, msg: r.value }) : r; }
+    case RTM_NEWRULE: case RTM_DELRULE: case RTM_GETRULE: { const r = decodeRule(payload); return r.ok ? ok({ kind: 'rule', header, msg: r.value }) : r; }
     default: return ok({ kind: 'other', header, payload });
   }
 }

@@ -1,7 +1,10 @@
 // In-memory KernelPort for unit tests: same planner as the Linux applier, state printed as sorted
 // `ip ...` lines so tests read as diffs (Tailscale router_linux_test.go style). No I/O.
-import { HANET_RTPROT, formatAddr, formatKernelOp, formatProxy, formatRoute, normAddr, normProxy, normRoute, addrKey, proxyKey, routeKey, planCleanupOps, planKernelOps } from '../../src/core/kernel-plan.js';
-import type { AddrSpec, DesiredKernelState, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec } from '../../src/core/kernel-types.js';
+import {
+  HANET_RTPROT, formatAddr, formatKernelOp, formatProxy, formatRoute, formatRule, normAddr, normProxy, normRoute, normRule, addrKey, proxyKey, routeKey, ruleKey,
+  planCleanupOps, planKernelOps,
+} from '../../src/core/kernel-plan.js';
+import type { AddrSpec, DesiredKernelState, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec, RuleSpec } from '../../src/core/kernel-types.js';
 
 export { HANET_RTPROT };
 
@@ -13,6 +16,7 @@ export class FakeKernel implements KernelPort {
   readonly addresses = new Map<string, FakeAddr>();
   readonly routes = new Map<string, RouteSpec>();   // hanet routes only (keyed by identity)
   readonly proxies = new Map<string, ProxySpec>();  // hanet proxy entries only
+  readonly rules = new Map<string, RuleSpec>();     // hanet policy rules only
   readonly sysctls = new Map<string, string>();
   /** Every op applied, in order (across reconcile calls). */
   readonly log: KernelOp[] = [];
@@ -63,6 +67,7 @@ export class FakeKernel implements KernelPort {
       addresses: [...this.addresses.values()].filter((a) => ifs.has(a.ifname)).map(stripHanet),
       routes: [...this.routes.values()],
       proxies: [...this.proxies.values()],
+      rules: [...this.rules.values()],
       sysctls: desired.sysctls.flatMap((s) => { const v = this.sysctls.get(s.path); return v === undefined ? [] : [{ path: s.path, value: v }]; }),
     };
   }
@@ -73,9 +78,9 @@ export class FakeKernel implements KernelPort {
     return this.execute(planKernelOps(this.actualFor(desired), desired));
   }
 
-  async leftovers(): Promise<{ routes: RouteSpec[]; proxies: ProxySpec[]; addresses: AddrSpec[] }> {
+  async leftovers(): Promise<{ routes: RouteSpec[]; proxies: ProxySpec[]; addresses: AddrSpec[]; rules: RuleSpec[] }> {
     this.check();
-    return { routes: [...this.routes.values()], proxies: [...this.proxies.values()], addresses: [...this.addresses.values()].filter((a) => a.hanet).map(stripHanet) };
+    return { routes: [...this.routes.values()], proxies: [...this.proxies.values()], addresses: [...this.addresses.values()].filter((a) => a.hanet).map(stripHanet), rules: [...this.rules.values()] };
   }
 
   async flushNeighbors(ifname: string): Promise<number> {
@@ -90,6 +95,7 @@ export class FakeKernel implements KernelPort {
       addresses: [...this.addresses.values()].filter((a) => a.hanet).map(stripHanet),
       routes: [...this.routes.values()],
       proxies: [...this.proxies.values()],
+      rules: [...this.rules.values()],
     }));
   }
 
@@ -122,6 +128,8 @@ export class FakeKernel implements KernelPort {
       case 'route-del': this.routes.delete(routeKey(op.route)); break;
       case 'proxy-add': this.proxies.set(proxyKey(op.proxy), normProxy(op.proxy)); break;
       case 'proxy-del': this.proxies.delete(proxyKey(op.proxy)); break;
+      case 'rule-add': this.rules.set(ruleKey(op.rule), normRule(op.rule)); break;
+      case 'rule-del': this.rules.delete(ruleKey(op.rule)); break;
     }
   }
 
@@ -136,6 +144,7 @@ export class FakeKernel implements KernelPort {
     for (const a of this.addresses.values()) out.push(`ip ${a.family === 6 ? '-6 ' : ''}addr add ${formatAddr(a)}${a.hanet ? ' proto hanet' : ''}`);
     for (const r of this.routes.values()) out.push(`ip ${r.family === 6 ? '-6 ' : ''}route add ${formatRoute(r)} proto hanet`);
     for (const p of this.proxies.values()) out.push(`ip ${p.family === 6 ? '-6 ' : ''}neigh add ${formatProxy(p)} proto hanet`);
+    for (const r of this.rules.values()) out.push(`ip ${r.family === 6 ? '-6 ' : ''}rule add ${formatRule(r)} proto hanet`);
     for (const [k, v] of this.sysctls) out.push(`sysctl ${k}=${v}`);
     return out.sort();
   }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { desiredKernelState, type DesiredInput } from '../../src/core/desired.js';
 import type { HelperClaim } from '../../src/core/helper.js';
 import type { Placement } from '../../src/core/owner.js';
-import { formatAddr, formatProxy, formatRoute } from '../../src/core/kernel-plan.js';
+import { formatAddr, formatProxy, formatRoute, formatRule } from '../../src/core/kernel-plan.js';
 import { defaults, priv, pub } from './core-sim.js';
 
 const cfg = defaults('a', [pub('eth0', '10.0.0.11'), pub('eth3', '10.0.0.13', { defaultRoute: false })], [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2')]);
@@ -34,8 +34,22 @@ for (const c of cases) test(`desired: ${c.name}`, () => assert.deepEqual(text(c.
 
 test('desired: sysctls for a helper (forwarding, proxy_delay 0) and loose rp_filter on private links; managed addresses per LAN', () => {
   const d = desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping: [] });
-  assert.deepEqual(d.sysctls.map((s) => `${s.path}=${s.value}`), ['net/ipv4/ip_forward=1', 'net/ipv4/neigh/eth0/proxy_delay=0', 'net/ipv4/neigh/eth3/proxy_delay=0', 'net/ipv4/conf/eth1/rp_filter=2']);
+  assert.deepEqual(d.sysctls.map((s) => `${s.path}=${s.value}`), [
+    'net/ipv4/conf/eth0/forwarding=1', 'net/ipv4/neigh/eth0/proxy_delay=0', 'net/ipv4/conf/eth3/forwarding=1', 'net/ipv4/neigh/eth3/proxy_delay=0',
+    'net/ipv4/conf/eth1/forwarding=1', 'net/ipv4/conf/eth1/rp_filter=2']);
+  assert.ok(!d.sysctls.some((x) => x.path === 'net/ipv4/ip_forward'), 'never global forwarding');
   assert.deepEqual(d.managedAddresses.map((a) => `${a.address}@${a.ifname}`), ['10.0.0.11@eth0', '10.0.0.11@eth3', '10.0.0.13@eth0', '10.0.0.13@eth3']);
   const noHelp = desiredKernelState({ cfg: { ...cfg, takeover: { ...cfg.takeover, canHelp: false } }, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping: [] });
   assert.deepEqual(noHelp.sysctls.map((s) => s.path), ['net/ipv4/conf/eth1/rp_filter']);
+  assert.deepEqual(noHelp.rules, [], 'a node that never helps forwards nothing');
+});
+
+test('desired: forwarding rules: nothing from a public port or a private link, but a held claim\'s traffic, while it is held', () => {
+  const rules = (helping: HelperClaim[]) => desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping })
+    .rules!.map((r) => formatRule(r)).sort();
+  const deny = ['iif eth0 prohibit prio 1001', 'iif eth1 prohibit prio 1001', 'iif eth3 prohibit prio 1001'];
+  assert.deepEqual(rules([]), deny);
+  const allow = ['iif eth0 to 10.0.0.12/32 lookup main prio 1000', 'iif eth1 from 10.0.0.12/32 lookup main prio 1000', 'iif eth3 to 10.0.0.12/32 lookup main prio 1000'];
+  assert.deepEqual(rules([held()]), [...allow, ...deny].sort());
+  assert.deepEqual(rules([held({ lingerUntil: 5000 })]), [...allow, ...deny].sort(), 'packets still on their way while the route lingers');
 });

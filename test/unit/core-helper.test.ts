@@ -136,3 +136,15 @@ test('helper: the owner\'s lease is capped by the helper\'s own lease setting', 
   step(p, 20); h.onHeartbeat(p.peers.get('ab')!, [claim({ leaseMs: 3_600_000 })], true, true, 20); endStep(p);
   assert.equal(h.claims()[0]!.expiresAt, 1020);
 });
+
+test('helper: a claim it ended is never taken up again by a late heartbeat or request with the same claim id', () => {
+  const { p, h } = helperOf();
+  step(p, 10); h.onTakeover(p.peers.get('ab')!, claim(), 10); endStep(p, true);
+  step(p, 20); h.onAnnouncement('lan0', '10.0.0.11', 20);
+  assert.deepEqual(eventTypes(endStep(p)), ['help-superseded']);
+  step(p, 21); h.onHeartbeat(p.peers.get('ab')!, [claim()], true, true, 21); h.onTakeover(p.peers.get('ab')!, claim(), 21);
+  assert.deepEqual(kinds(endStep(p)), [], 'no help-start, no ack, no announcement');
+  assert.ok(h.claims()[0]!.lingerUntil !== undefined);
+  step(p, 22); h.onHeartbeat(p.peers.get('ab')!, [claim({ claimId: 'a-2' })], true, true, 22);
+  assert.deepEqual(eventTypes(endStep(p, true)), ['help-start'], 'a new claim is');
+});

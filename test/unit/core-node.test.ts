@@ -15,7 +15,7 @@ test('start: both nodes become ready, hold their own addresses, no takeover', ()
   ]);
   const d = sim.node('a').desired!;
   assert.ok(d.sysctls.some((s) => s.path === 'net/ipv4/neigh/eth0/proxy_delay' && s.value === '0'));
-  assert.ok(d.sysctls.some((s) => s.path === 'net/ipv4/ip_forward' && s.value === '1'));
+  assert.ok(d.sysctls.some((s) => s.path === 'net/ipv4/conf/eth0/forwarding' && s.value === '1'));
   // Each announces its own address once when ready (a restarted owner must: a helper may have answered for it).
   for (const [n, ip] of [['a', '10.0.0.11'], ['b', '10.0.0.12']]) assert.deepEqual(sim.node(n!).announces.map((x) => `${x.iface} ${x.addresses.join()}`), [`eth0 ${ip}`]);
 });

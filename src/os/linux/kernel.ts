@@ -1,10 +1,10 @@
 // The one place that changes the kernel: KernelPort over rtnetlink (links, addresses, routes, proxy
-// neighbours) and /proc/sys (sysctls). reconcile() = read actual state -> pure planKernelOps -> execute.
+// neighbours, policy rules: kernel-rules.ts) and /proc/sys (sysctls). reconcile() = read actual state -> pure planKernelOps -> execute.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { HanetError } from '../../errors.js';
 import { HANET_RTPROT, addressInterfaces, formatKernelOp, planCleanupOps, planKernelOps, normRoute } from '../../core/kernel-plan.js';
 import type {
-  ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec, SysctlSpec,
+  ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelLeftovers, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec, SysctlSpec,
 } from '../../core/kernel-types.js';
 import { afToFamily, familyToAf } from '../../proto/inet.js';
 import {
@@ -14,6 +14,7 @@ import {
   encodeAddr, encodeLink, encodeNeigh, encodeRoute, type LinkMsg, type RtMessage,
 } from '../../proto/netlink.js';
 import { NetlinkError, NetlinkSocket } from './netlink.js';
+import { applyRule, readRules } from './kernel-rules.js';
 
 export { HANET_RTPROT } from '../../core/kernel-plan.js';
 export type { KernelPort, KernelOp, LinkState, DesiredKernelState, AddrSpec, RouteSpec, ProxySpec, SysctlSpec } from '../../core/kernel-types.js';
@@ -209,12 +210,13 @@ export class LinuxKernel implements KernelPort {
   /** What the planner needs to see for `desired`. */
   async readActual(desired: DesiredKernelState): Promise<{ actual: ActualKernelState; byName: Map<string, number> }> {
     const { byName, byIndex } = await this.indexMaps();
-    const [addresses, routes, proxies] = [
+    const [addresses, routes, proxies, rules] = [
       await this.readAddresses(byIndex, new Set(addressInterfaces(desired))),
       await this.readRoutes(byIndex),
       await this.readProxies(byIndex),
+      await readRules(this.sock()),
     ];
-    return { actual: { addresses, routes, proxies, sysctls: this.readSysctls(desired.sysctls.map((s) => s.path)) }, byName };
+    return { actual: { addresses, routes, proxies, rules, sysctls: this.readSysctls(desired.sysctls.map((s) => s.path)) }, byName };
   }
 
   // ---- applying ----
@@ -233,15 +235,15 @@ export class LinuxKernel implements KernelPort {
     });
   }
 
-  /** Routes, proxy entries and addresses marked HANET_RTPROT that are in the kernel now (e.g. from an earlier run). */
-  leftovers(): Promise<{ routes: RouteSpec[]; proxies: ProxySpec[]; addresses: AddrSpec[] }> {
+  /** Routes, proxy entries, rules and addresses marked HANET_RTPROT in the kernel now (e.g. from an earlier run). */
+  leftovers(): Promise<KernelLeftovers> {
     return this.serial(async () => {
       const { byIndex } = await this.indexMaps();
-      return { routes: await this.readRoutes(byIndex), proxies: await this.readProxies(byIndex), addresses: await this.readAddresses(byIndex, 'hanet') };
+      return { routes: await this.readRoutes(byIndex), proxies: await this.readProxies(byIndex), addresses: await this.readAddresses(byIndex, 'hanet'), rules: await readRules(this.sock()) };
     });
   }
 
-  /** Removes every route, proxy entry and address marked HANET_RTPROT (sysctls are left alone). */
+  /** Removes every route, proxy entry, rule and address marked HANET_RTPROT (sysctls are left alone). */
   cleanupAll(): Promise<KernelOp[]> {
     return this.serial(async () => {
       const { byName, byIndex } = await this.indexMaps();
@@ -249,6 +251,7 @@ export class LinuxKernel implements KernelPort {
         addresses: await this.readAddresses(byIndex, 'hanet'),
         routes: await this.readRoutes(byIndex),
         proxies: await this.readProxies(byIndex),
+        rules: await readRules(this.sock()),
       });
       return this.execute(ops, byName);
     });
@@ -346,6 +349,8 @@ export class LinuxKernel implements KernelPort {
           family: familyToAf(p.family), ifindex: this.ifindex(byName, p.ifname, what), state: 0, flags: NTF_PROXY, type: 0, dst: p.address,
         }), { what }), [ENOENT, ESRCH]);
       }
+      case 'rule-add': return applyRule(nl, op.rule, true, what);
+      case 'rule-del': return applyRule(nl, op.rule, false, what);
     }
   }
 
