@@ -4,7 +4,7 @@
 // reconcile turns it into a refusal the owner acts on (docs/CONTRACTS.md, effect order). Pure.
 import type { Lans } from './lans.js';
 import type { Claim } from './messages.js';
-import type { KernelGate, Out } from './out.js';
+import type { KernelGate, NodeParts, Out } from './out.js';
 import type { PeerTable, PeerView } from './peers.js';
 import type { CoreConfig, CoreEventType } from './types.js';
 import type { KernelLeftovers } from './kernel-types.js';
@@ -47,13 +47,15 @@ export class HelperSide {
   private readonly helping = new Map<string, HelperClaim>();
   private stopping = false;
 
-  constructor(
-    private readonly cfg: CoreConfig,
-    private readonly out: Out,
-    private readonly gate: KernelGate,
-    private readonly peers: PeerTable,
-    private readonly lans: Lans,
-  ) {}
+  private readonly cfg: CoreConfig;
+  private readonly out: Out;
+  private readonly gate: KernelGate;
+  private readonly peers: PeerTable;
+  private readonly lans: Lans;
+
+  constructor(parts: NodeParts) {
+    ({ cfg: this.cfg, out: this.out, gate: this.gate, peers: this.peers, lans: this.lans } = parts);
+  }
 
   claims(): HelperClaim[] { return [...this.helping.values()]; }
 

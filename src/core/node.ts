@@ -57,8 +57,9 @@ export class HanetNode {
     this.out = new Out(cfg.takeover);
     this.lans = new Lans(cfg, this.out);
     this.peers = new PeerTable(cfg, this.out);
-    this.owner = new OwnerSide(cfg, this.out, this.gate, this.peers, this.lans, idSeed);
-    this.helper = new HelperSide(cfg, this.out, this.gate, this.peers, this.lans);
+    const parts = { cfg, out: this.out, gate: this.gate, peers: this.peers, lans: this.lans };
+    this.owner = new OwnerSide(parts, idSeed);
+    this.helper = new HelperSide(parts);
   }
 
   /** Feeds one observation; returns the effects to carry out, in order. Nothing counts before `start`. */

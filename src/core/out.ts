@@ -1,7 +1,12 @@
 // Where the parts of the core put their effects during one step, in order, and the gate that holds back what
 // must wait until the kernel holds the step's desired state (the effect-order contract, docs/CONTRACTS.md).
-import type { CoreEffect, CoreEventType, TakeoverSettings } from './types.js';
+import type { CoreConfig, CoreEffect, CoreEventType, TakeoverSettings } from './types.js';
 import type { PeerMessage } from './messages.js';
+import type { Lans } from './lans.js';
+import type { PeerTable } from './peers.js';
+
+/** What the owner and helper sides of a node share: its configuration, the step's effect sink and kernel gate, its peers and LANs. */
+export interface NodeParts { cfg: CoreConfig; out: Out; gate: KernelGate; peers: PeerTable; lans: Lans }
 
 /** The effect sink of one step. `now` is the step's time. */
 export class Out {

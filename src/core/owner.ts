@@ -4,7 +4,7 @@
 // its routes again and it has announced itself. Pure.
 import type { Lans } from './lans.js';
 import type { Claim } from './messages.js';
-import type { KernelGate, Out } from './out.js';
+import type { KernelGate, NodeParts, Out } from './out.js';
 import type { PeerTable, PeerView } from './peers.js';
 import type { CoreConfig, CorePublic } from './types.js';
 
@@ -39,15 +39,15 @@ export class OwnerSide {
   private readonly refused = new Map<string, number>();
   private claimSeq = 0;
 
-  constructor(
-    private readonly cfg: CoreConfig,
-    private readonly out: Out,
-    private readonly gate: KernelGate,
-    private readonly peers: PeerTable,
-    private readonly lans: Lans,
-    private readonly idSeed: string,
-  ) {
-    for (const p of cfg.publics) this.placement.set(p.iface, { kind: 'own' });
+  private readonly cfg: CoreConfig;
+  private readonly out: Out;
+  private readonly gate: KernelGate;
+  private readonly peers: PeerTable;
+  private readonly lans: Lans;
+
+  constructor(parts: NodeParts, private readonly idSeed: string) {
+    ({ cfg: this.cfg, out: this.out, gate: this.gate, peers: this.peers, lans: this.lans } = parts);
+    for (const p of this.cfg.publics) this.placement.set(p.iface, { kind: 'own' });
   }
 
   placementOf(iface: string): Placement { return this.placement.get(iface)!; }

@@ -13,7 +13,7 @@ const claim = (over: Partial<Claim> = {}): Claim => ({ claimId: 'a-1', lan: 'lan
 function helperOf(over: Partial<CoreConfig['takeover']> = {}): { p: Parts; h: HelperSide } {
   const cfg = defaults('b', [pub('eth0', '10.0.0.12')], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1'), priv('bd', 'eth2', 'd', '192.168.102.1', '192.168.102.2')], over);
   const p = parts(cfg);
-  const h = new HelperSide(cfg, p.out, p.gate, p.peers, p.lans);
+  const h = new HelperSide(p);
   allHealthy(p, 0);
   p.peers.heartbeatFrom('ab', hb({ lans: { lan0: { healthy: false, addresses: ['10.0.0.11'] } } }), 0);
   p.peers.heartbeatFrom('bd', hb({ lans: { lan0: { healthy: true, addresses: ['10.0.0.14'] } } }), 0);

@@ -11,7 +11,7 @@ import { allHealthy, endStep, eventTypes, hb, kinds, parts, sends, step, type Pa
 function ownerOf(publics: CorePublic[] = [pub('eth0', '10.0.0.11')]): { p: Parts; o: OwnerSide } {
   const cfg = defaults('a', publics, [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2', 10), priv('ac', 'eth2', 'c', '192.168.101.1', '192.168.101.2', 20)]);
   const p = parts(cfg);
-  const o = new OwnerSide(cfg, p.out, p.gate, p.peers, p.lans, 't');
+  const o = new OwnerSide(p, 't');
   allHealthy(p, 0);
   for (const l of ['ab', 'ac']) p.peers.heartbeatFrom(l, hb(), 0);
   p.peers.evaluate(0);
