@@ -1,11 +1,12 @@
 // What the kernel should hold, as a pure function of a node's state: service addresses where their placement puts
 // them, takeover routes (prefix halves) of an owner whose interfaces failed, a helper's host routes and proxy
-// entries, and the sysctls a takeover needs.
-import { defaultPrefix, halves, hostPrefixLen, ipFamily, networkOf } from './ip.js';
+// entries, the policy rules that forward only a held claim's traffic, and the sysctls a takeover needs — for each
+// address family in use (docs/troubleshooting.md has the measurements behind the IPv6 settings).
+import { defaultPrefix, halves, hostPrefixLen, ipFamily, networkOf, type Family } from './ip.js';
 import type { AddrSpec, DesiredKernelState, ProxySpec, RouteSpec, RuleSpec, SysctlSpec } from './kernel-types.js';
 import type { HelperClaim } from './helper.js';
 import type { Placement } from './owner.js';
-import type { CoreConfig } from './types.js';
+import type { CoreConfig, CorePrivate, CorePublic } from './types.js';
 
 /** Metric of hanet's fallback default route: behind any default route the operator installs (0 by default). */
 export const FALLBACK_DEFAULT_METRIC = 4242;
@@ -23,7 +24,45 @@ export interface DesiredInput {
   usable(iface: string): boolean;
   /** The interface a helper answers on for a LAN. */
   helperIface(lan: string): string | undefined;
+  /** The peer's IPv6 address on an Ethernet link (from its heartbeats), if known. */
+  peerLink6(link: string): string | undefined;
   helping: readonly HelperClaim[];
+}
+
+const famOf = (ip: string): Family => ipFamily(ip) ?? 4;
+
+/**
+ * The next hop over a private link for one family: the peer's address on the link (IPv4: configured; IPv6: its
+ * link-local, learned from its heartbeats); none on a TUN link (point-to-point); undefined when it is not known
+ * (no IPv6 route can be made then).
+ */
+function linkHop(link: CorePrivate, f: Family, peerLink6: (link: string) => string | undefined): { ifname: string; via?: string } | undefined {
+  if (f === 4) return { ifname: link.iface, via: link.peerAddress };
+  if (link.kind !== 'ethernet') return { ifname: link.iface };
+  const via = peerLink6(link.name);
+  return via === undefined ? undefined : { ifname: link.iface, via };
+}
+
+/** An owner's routes for a public interface that failed: its prefixes' halves and the default's, per family, via `hop`. */
+function egressRoutes(p: CorePublic, pl: Extract<Placement, { kind: 'local' | 'remote' }>, s: DesiredInput): RouteSpec[] {
+  const routes: RouteSpec[] = [];
+  const link = pl.kind === 'remote' ? s.cfg.privates.find((l) => l.name === pl.link) : undefined;
+  for (const f of [4, 6] as Family[]) {
+    const mine = p.addresses.filter((a) => famOf(a.address) === f);
+    const gateway = p.gateways.find((g) => famOf(g) === f);
+    if (mine.length === 0) continue;
+    const hop = link ? linkHop(link, f, s.peerLink6) : { ifname: (pl as { iface: string }).iface };
+    if (!hop) continue;
+    const src = mine[0]!.address;
+    const prefixes = new Map<string, { address: string; prefixLen: number }>();
+    for (const a of mine) prefixes.set(`${networkOf(a)}/${a.prefixLen}`, a);
+    for (const a of prefixes.values()) for (const h of halves(a)) routes.push({ family: f, dst: h.dst, dstLen: h.dstLen, ...hop, src });
+    if (p.defaultRoute && gateway !== undefined) {
+      const via = pl.kind === 'local' ? gateway : hop.via;
+      for (const h of halves(defaultPrefix(f))) routes.push({ family: f, dst: h.dst, dstLen: h.dstLen, ifname: hop.ifname, ...(via !== undefined ? { via } : {}), src });
+    }
+  }
+  return routes;
 }
 
 export function desiredKernelState(s: DesiredInput): DesiredKernelState {
@@ -34,7 +73,6 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
   const proxies: ProxySpec[] = [];
   const rules: RuleSpec[] = [];
   const sysctls: SysctlSpec[] = [];
-  const famOf = (ip: string) => ipFamily(ip) ?? 4;
 
   for (const p of cfg.publics) {
     const pl = s.placement(p.iface);
@@ -43,27 +81,14 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
       for (const q of cfg.publics) if (q.lan === p.lan) managedAddresses.push({ family: famOf(a.address), ifname: q.iface, address: a.address, prefixLen: a.prefixLen });
       addresses.push({ family: famOf(a.address), ifname: where, address: a.address, prefixLen: a.prefixLen });
     }
-    if (pl.kind === 'local' || pl.kind === 'remote') {
-      // Egress of a failed interface: the halves of its prefixes (and of the default route) through the local
-      // backup interface or through the helper, with the service address as source.
-      const src = p.addresses[0]?.address;
-      const link = pl.kind === 'remote' ? cfg.privates.find((l) => l.name === pl.link) : undefined;
-      const nh: { ifname: string; via?: string } = link ? { ifname: link.iface, via: link.peerAddress } : { ifname: pl.kind === 'local' ? pl.iface : p.iface };
-      const prefixes = new Map<string, { address: string; prefixLen: number }>();
-      for (const a of p.addresses) prefixes.set(`${networkOf(a)}/${a.prefixLen}`, a);
-      for (const a of prefixes.values()) {
-        for (const h of halves(a)) routes.push({ family: famOf(a.address), dst: h.dst, dstLen: h.dstLen, ...nh, src });
+    if (pl.kind === 'local' || pl.kind === 'remote') routes.push(...egressRoutes(p, pl, s));
+    else if (pl.kind === 'own' && p.defaultRoute && s.usable(p.iface)) {
+      // A fallback default route per family: an admin-down removes the system's default route and an admin-up does
+      // not bring it back (measured), so hanet keeps one of its own behind any the operator has (higher metric).
+      for (const g of p.gateways) {
+        const d = defaultPrefix(famOf(g));
+        routes.push({ family: d.family, dst: d.address, dstLen: 0, ifname: p.iface, via: g, metric: FALLBACK_DEFAULT_METRIC });
       }
-      if (p.defaultRoute) {
-        const via = pl.kind === 'local' ? p.gateway : nh.via;
-        const f = famOf(p.gateway);
-        for (const h of halves(defaultPrefix(f))) routes.push({ family: f, dst: h.dst, dstLen: h.dstLen, ifname: nh.ifname, via, src });
-      }
-    } else if (pl.kind === 'own' && p.defaultRoute && s.usable(p.iface)) {
-      // A fallback default route: an admin-down removes the system's default route and an admin-up does not bring
-      // it back (measured), so hanet keeps one of its own behind any the operator has (higher metric).
-      const d = defaultPrefix(famOf(p.gateway));
-      routes.push({ family: d.family, dst: d.address, dstLen: 0, ifname: p.iface, via: p.gateway, metric: FALLBACK_DEFAULT_METRIC });
     }
   }
 
@@ -72,30 +97,44 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
     if (!link) continue;
     for (const a of hc.addresses) {
       const f = famOf(a);
-      routes.push({ family: f, dst: a, dstLen: hostPrefixLen(f), ifname: link.iface, via: hc.ownerLinkAddress });
+      const hop = f === 4 ? { ifname: link.iface, via: hc.ownerLinkAddress } : linkHop(link, f, s.peerLink6);
+      if (hop) routes.push({ family: f, dst: a, dstLen: hostPrefixLen(f), ...hop });
+      // Forwarding for this claim only (also while the route lingers): to the owner's address from the LAN, and from
+      // it over the link.
+      for (const q of cfg.publics) if (q.lan === hc.lan) rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: q.iface, dst: a, dstLen: hostPrefixLen(f), action: 'lookup-main' });
+      rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: link.iface, src: a, srcLen: hostPrefixLen(f), action: 'lookup-main' });
     }
     if (hc.lingerUntil === undefined) {
       const iface = s.helperIface(hc.lan);
       if (iface) for (const a of hc.addresses) proxies.push({ family: famOf(a), ifname: iface, address: a });
     }
-    // Forwarding for this claim only (also while the route lingers): to the owner's addresses from the LAN, and
-    // from them over the link.
-    for (const a of hc.addresses) {
-      const f = famOf(a);
-      for (const q of cfg.publics) if (q.lan === hc.lan) rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: q.iface, dst: a, dstLen: hostPrefixLen(f), action: 'lookup-main' });
-      rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: link.iface, src: a, srcLen: hostPrefixLen(f), action: 'lookup-main' });
-    }
   }
 
+  const uses6 = cfg.publics.some((p) => p.addresses.some((a) => famOf(a.address) === 6) || p.gateways.some((g) => famOf(g) === 6));
+  const forwardingIfaces = [...cfg.publics.map((p) => p.iface), ...cfg.privates.map((l) => l.iface)];
   if (cfg.takeover.canHelp) {
-    // Forwarding is switched on only on the interfaces a takeover uses (IPv4 decides per input interface, and proxy
-    // ARP answers only where forwarding is on: measured), never globally; and by default proxy ARP answers 0.8 s
-    // late (proxy_delay 80: measured). The rules then refuse everything those interfaces would forward but a held
-    // claim's traffic: nothing crosses between the public LAN and the private links otherwise (docs/security.md).
+    // IPv4: forwarding on only on the interfaces a takeover uses (IPv4 decides per input interface, and proxy ARP
+    // answers only where forwarding is on: measured), never globally; proxy ARP answers 0.8 s late by default
+    // (proxy_delay 80: measured).
     for (const p of cfg.publics) sysctls.push({ path: `net/ipv4/conf/${p.iface}/forwarding`, value: '1' }, { path: `net/ipv4/neigh/${p.iface}/proxy_delay`, value: '0' });
     for (const l of cfg.privates) sysctls.push({ path: `net/ipv4/conf/${l.iface}/forwarding`, value: '1' });
-    for (const iface of [...cfg.publics.map((p) => p.iface), ...cfg.privates.map((l) => l.iface)]) rules.push({ family: 4, priority: RULE_DENY_PRIORITY, iif: iface, action: 'prohibit' });
+    if (uses6) {
+      // IPv6: a proxy entry answers unicast NSs only with all.forwarding and all.proxy_ndp (measured), and switching
+      // forwarding on drops RA-learned default routes unless accept_ra is 2 first (measured): so accept_ra 2 where it
+      // was 1, then forwarding and proxy NDP; proxied answers to multicast NSs are delayed like ARP's.
+      for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/conf/${p.iface}/accept_ra`, value: '2', onlyIf: '1' });
+      sysctls.push({ path: 'net/ipv6/conf/all/forwarding', value: '1' }, { path: 'net/ipv6/conf/all/proxy_ndp', value: '1' });
+      for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/neigh/${p.iface}/proxy_delay`, value: '0' });
+    }
+    // The rules refuse everything those interfaces would forward but a held claim's traffic: nothing crosses between
+    // the public LAN and the private links otherwise (docs/security.md).
+    for (const f of uses6 ? [4, 6] as Family[] : [4] as Family[]) {
+      for (const iface of forwardingIfaces) rules.push({ family: f, priority: RULE_DENY_PRIORITY, iif: iface, action: 'prohibit' });
+    }
   }
+  // An admin-down deletes a port's IPv6 addresses, and they do not come back with the port (measured): the owner would
+  // stop accepting what its helper relays. Keep them.
+  if (uses6) for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/conf/${p.iface}/keep_addr_on_down`, value: '1' });
   // Strict reverse-path filtering dropped packets during failback (measured): loose mode on private links.
   for (const l of cfg.privates) sysctls.push({ path: `net/ipv4/conf/${l.iface}/rp_filter`, value: '2' });
 

@@ -2,6 +2,7 @@
 // owner renews with its heartbeats; adoption of a previous run's kernel state after a restart; the linger of a
 // released claim's route. A claim is acknowledged only once the kernel holds its route and proxy entry; a failed
 // reconcile turns it into a refusal the owner acts on (docs/CONTRACTS.md, effect order). Pure.
+import { hostPrefixLen, ipFamily } from './ip.js';
 import type { Lans } from './lans.js';
 import type { Claim } from './messages.js';
 import type { KernelGate, NodeParts, Out } from './out.js';
@@ -70,14 +71,14 @@ export class HelperSide {
    */
   adopt(leftovers: Pick<KernelLeftovers, 'routes' | 'proxies'>, now: number): void {
     for (const px of leftovers.proxies) {
-      const route = leftovers.routes.find((r) => r.dst === px.address && r.dstLen === 32 && r.via);
-      const link = route && this.peers.all().find((l) => l.cfg.peerAddress === route.via);
+      const route = leftovers.routes.find((r) => r.dst === px.address && r.dstLen === hostPrefixLen(px.family));
+      const link = route && this.peers.all().find((l) => l.cfg.iface === route.ifname);
       const lan = this.cfg.publics.find((p) => p.iface === px.ifname)?.lan;
       if (!route || !link || !lan) continue;
       const key = `${link.cfg.peer}/${lan}`;
       const c = this.helping.get(key);
       if (c) c.addresses.push(px.address);
-      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [px.address], ownerLinkAddress: route.via!, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
+      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [px.address], ownerLinkAddress: link.cfg.peerAddress, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
     }
   }
 
@@ -202,6 +203,8 @@ export class HelperSide {
     if (!c.addresses.every((a) => !a.includes('/') && this.lans.claimable(c.lan, a))) return 'bad-addresses';
     if (c.addresses.some((a) => this.peers.ownerOf(c.lan, a, link.cfg.peer) !== undefined)) return 'peer-address';
     if (c.ownerLinkAddress !== link.cfg.peerAddress) return 'bad-next-hop';
+    // An IPv6 address over an Ethernet link needs the owner's IPv6 next hop there (its link-local, from its heartbeats).
+    if (link.cfg.kind === 'ethernet' && link.link6 === undefined && c.addresses.some((a) => ipFamily(a) === 6)) return 'bad-next-hop';
     return undefined;
   }
 

@@ -58,15 +58,17 @@ export const ruleKey = (r: RuleSpec): string => { const n = normRule(r); return 
 export function planKernelOps(actual: ActualKernelState, desired: DesiredKernelState): KernelOp[] {
   const ops: KernelOp[] = [];
 
-  // sysctls
+  // sysctls, sorted by path except that accept_ra comes first (it must be 2 before IPv6 forwarding is switched on,
+  // or the RA-learned default routes are dropped: measured); the last value of a path wins
   const cur = new Map<string, string>(actual.sysctls.map((s) => [s.path, s.value]));
-  const wantSys = new Map<string, string>();
-  for (const s of desired.sysctls) wantSys.set(s.path, s.value);
-  for (const [path, value] of [...wantSys].sort(([a], [b]) => cmp(a, b))) {
+  const wantSys = new Map<string, SysctlSpec>();
+  for (const s of desired.sysctls) wantSys.set(s.path, s);
+  const rank = (path: string): number => (path.endsWith('/accept_ra') ? 0 : 1);
+  for (const { path, value, onlyIf } of [...wantSys.values()].sort((a, b) => rank(a.path) - rank(b.path) || cmp(a.path, b.path))) {
     const prev = cur.get(path);
-    if (prev === undefined || normSysctlValue(prev) !== normSysctlValue(value)) {
-      ops.push(prev === undefined ? { op: 'sysctl', path, value } : { op: 'sysctl', path, value, previous: prev });
-    }
+    if (prev !== undefined && normSysctlValue(prev) === normSysctlValue(value)) continue;
+    if (onlyIf !== undefined && (prev === undefined || normSysctlValue(prev) !== normSysctlValue(onlyIf))) continue;
+    ops.push(prev === undefined ? { op: 'sysctl', path, value } : { op: 'sysctl', path, value, previous: prev });
   }
 
   // addresses

@@ -17,7 +17,8 @@ export interface ProxySpec { family: Family; ifname: string; address: string }
  */
 export interface RuleSpec { family: Family; priority: number; iif?: string; dst?: string; dstLen?: number; src?: string; srcLen?: number; action: 'lookup-main' | 'prohibit' }
 /** path like 'net/ipv4/conf/eth0/rp_filter' (relative to /proc/sys). */
-export interface SysctlSpec { path: string; value: string }
+/** `onlyIf`: write `value` only while the current value is this one (e.g. accept_ra 1 -> 2, never 0 -> 2). */
+export interface SysctlSpec { path: string; value: string; onlyIf?: string }
 
 export interface DesiredKernelState {
   /** managed addresses that must be present (others of the managed set absent) */

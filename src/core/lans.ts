@@ -49,7 +49,7 @@ export class Lans {
     const h = this.health.get(iface);
     const p = this.cfg.publics.find((q) => q.iface === iface);
     if (!h || !p) return;
-    if (target === undefined || target === p.gateway) h.reply(this.now);
+    if (target === undefined || p.gateways.includes(target)) h.reply(this.now);
     else h.peerReply(this.now);
   }
 
@@ -88,7 +88,7 @@ export class Lans {
   claimable(lan: string, address: string): boolean {
     const ifaces = this.byLan.get(lan) ?? [];
     const ip = address.split('/')[0]!;
-    if (ifaces.some((p) => p.gateway === ip || p.addresses.some((a) => a.address === ip))) return false;
+    if (ifaces.some((p) => p.gateways.includes(ip) || p.addresses.some((a) => a.address === ip))) return false;
     return ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
   }
 
@@ -103,7 +103,7 @@ export class Lans {
       const gwDown = v.reason === 'gateway-unreachable';
       if (gwDown !== (this.gatewayDown.get(p.iface) ?? false)) {
         this.gatewayDown.set(p.iface, gwDown);
-        this.out.event(gwDown ? 'gateway-unreachable' : 'gateway-reachable', { iface: p.iface, lan: p.lan, gateway: p.gateway });
+        this.out.event(gwDown ? 'gateway-unreachable' : 'gateway-reachable', { iface: p.iface, lan: p.lan, gateways: p.gateways });
       }
       const prev = this.reported.get(p.iface);
       if (prev === v.healthy) continue;

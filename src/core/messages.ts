@@ -26,7 +26,8 @@ export interface HeartbeatEcho { seq: number; at: number; holdMs?: number }
 export interface LanReport { healthy: boolean; gateway?: boolean; addresses?: string[] }
 
 export type PeerMessage =
-  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, LanReport>; canHelp: boolean; helping: string[]; claims: Claim[]; echo?: HeartbeatEcho }
+  /** `link6`: the sender's IPv6 address on this link (the IPv6 next hop toward it), when it has one. */
+  | { type: 'heartbeat'; ready?: boolean; lans: Record<string, LanReport>; canHelp: boolean; helping: string[]; claims: Claim[]; link6?: string; echo?: HeartbeatEcho }
   | ({ type: 'takeover' } & Claim)
   | { type: 'takeover-ack'; claimId: string; ok: boolean; reason?: string }
   | { type: 'release'; claimId: string }

@@ -149,8 +149,8 @@ export class HanetNode {
   /** Each probing interface probes its gateway and a few LAN peers (the cheapest alive ones that report addresses). */
   private updateProbeTargets(): void {
     for (const p of this.cfg.publics) {
-      if (!p.arp || !p.gateway) continue;
-      const targets = [p.gateway, ...this.peers.probeTargets(p.lan, PEER_PROBES)];
+      if (!p.arp || p.gateways.length === 0) continue;
+      const targets = [...p.gateways, ...this.peers.probeTargets(p.lan, PEER_PROBES)];
       const text = targets.join(' ');
       if (this.probeTargets.get(p.iface) === text) continue;
       this.probeTargets.set(p.iface, text);
@@ -163,7 +163,10 @@ export class HanetNode {
     for (const [lan, ifaces] of this.lans.byLan) {
       lans[lan] = { healthy: this.ready && this.lans.lanUsable(lan), gateway: this.ready && this.lans.lanReachesGateway(lan), addresses: ifaces.flatMap((p) => p.addresses.map((a) => a.address)) };
     }
-    return { type: 'heartbeat', ready: this.ready, lans, canHelp: this.cfg.takeover.canHelp && !this.stopping, helping: this.helper.owners(), claims: this.owner.claimsFor(l.cfg.name) };
+    return {
+      type: 'heartbeat', ready: this.ready, lans, canHelp: this.cfg.takeover.canHelp && !this.stopping, helping: this.helper.owners(), claims: this.owner.claimsFor(l.cfg.name),
+      ...(l.cfg.localAddress6 !== undefined ? { link6: l.cfg.localAddress6 } : {}),
+    };
   }
 
   /** A stall: shift what is judged by elapsed time (peers' last heartbeats, leases) by the time we were not looking. */
@@ -191,6 +194,7 @@ export class HanetNode {
       placement: (iface) => this.owner.placementOf(iface),
       usable: (iface) => this.lans.usable(iface),
       helperIface: (lan) => this.lans.helperIface(lan),
+      peerLink6: (link) => this.peers.get(link)?.link6,
       helping: this.helper.claims(),
     });
   }

@@ -13,6 +13,8 @@ export interface PeerView {
   canHelp: boolean;
   /** Owners the peer reported helping in its last heartbeat. */
   helping: string[];
+  /** The peer's IPv6 address on this link (its link-local), from its heartbeats: our IPv6 next hop toward it. */
+  link6?: string;
   alive: boolean;
   lastHbSentAt: number;
 }
@@ -56,6 +58,7 @@ export class PeerTable {
     l.lans = msg.lans;
     l.canHelp = msg.canHelp;
     l.helping = msg.helping;
+    if (msg.link6 !== undefined) l.link6 = msg.link6;
   }
 
   /** The alive peer (other than `except`) that reports `address` as its own on `lan`, if any. */

@@ -7,8 +7,10 @@ export type { Claim, HeartbeatEcho, PeerMessage } from './messages.js';
 export interface CorePublic {
   iface: string;
   lan: string;
+  /** Service addresses of either family, with their prefix length. */
   addresses: Array<{ address: string; prefixLen: number }>;
-  gateway: string;
+  /** The LAN's gateways, at most one per family (an IPv6 one may be link-local): probe targets and default next hops. */
+  gateways: string[];
   defaultRoute: boolean;
   arp: boolean;
   arpIntervalMs: number;
@@ -24,8 +26,14 @@ export interface CorePrivate {
   /** The kernel interface packets to the peer leave by (the veth/USB-net port, or the TUN of a serial/udp link). */
   iface: string;
   peer: string;
+  /** This node's (IPv4) address on the link, and the peer's: the IPv4 next hop over the link. */
   localAddress: string;
   peerAddress: string;
+  /**
+   * This node's IPv6 address on an Ethernet link (its link-local, resolved at start): told to the peer in heartbeats,
+   * which uses it as the IPv6 next hop toward us. TUN links (serial, udp) need no IPv6 next hop: they are point-to-point.
+   */
+  localAddress6?: string;
   cost: number;
   /** This link's own heartbeat interval and timeout (a slow serial line); default: CoreConfig.heartbeat. */
   heartbeat?: { intervalMs: number; timeoutMs: number };

@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { HanetError } from '../errors.js';
 import type { CoreConfig } from '../core/types.js';
+import { isLinkLocal } from '../core/ip.js';
 
 export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInterfaces> = networkInterfaces()): CoreConfig {
   return {
@@ -12,9 +13,9 @@ export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInte
       iface: p.interface,
       lan: p.lan,
       addresses: p.addresses.map((a) => ({ address: a.address, prefixLen: a.prefixLen })),
-      gateway: p.gateway ?? '',
-      defaultRoute: p.defaultRoute && p.gateway !== undefined,
-      arp: p.probe.arp && p.gateway !== undefined,
+      gateways: p.gateways,
+      defaultRoute: p.defaultRoute && p.gateways.length > 0,
+      arp: p.probe.arp && p.gateways.length > 0,
       arpIntervalMs: p.probe.arpIntervalMs,
       arpMisses: p.probe.arpMisses,
     })),
@@ -25,7 +26,12 @@ export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInte
         if (!v4) throw new HanetError('HANET_ERR_CONFIG', `private link ${l.name}: no address given and interface ${l.interface} has no IPv4 address`);
         local = v4.address;
       }
-      return { name: l.name, kind: l.kind, iface: l.interface, peer: l.peer, localAddress: local, peerAddress: l.peerAddress, cost: l.cost, ...(l.kind === 'serial' ? { heartbeat: { ...l.heartbeat } } : {}) };
+      // An Ethernet link's IPv6 next hop toward us is our link-local address there (told to the peer in heartbeats).
+      const ll6 = l.kind === 'ethernet' ? (ifaddrs[l.interface] ?? []).find((a) => a.family === 'IPv6' && isLinkLocal(a.address))?.address : undefined;
+      return {
+        name: l.name, kind: l.kind, iface: l.interface, peer: l.peer, localAddress: local, peerAddress: l.peerAddress, cost: l.cost,
+        ...(ll6 !== undefined ? { localAddress6: ll6 } : {}), ...(l.kind === 'serial' ? { heartbeat: { ...l.heartbeat } } : {}),
+      };
     }),
     heartbeat: { ...cfg.heartbeat },
     takeover: { ...cfg.takeover },

@@ -44,7 +44,7 @@ function configFiles(path: string, c: Config): SafeFile[] {
 }
 
 function ifaceRoles(c: Config): IfaceRole[] {
-  const roles: IfaceRole[] = c.public.map((p) => ({ name: p.interface, role: 'public', probes: p.probe.arp && p.gateway !== undefined }));
+  const roles: IfaceRole[] = c.public.map((p) => ({ name: p.interface, role: 'public', probes: p.probe.arp && p.gateways.length > 0 }));
   // Serial and udp links' interfaces are TUN devices hanet creates: only ethernet links' interfaces must exist.
   for (const l of c.private) if (l.kind === 'ethernet' && !roles.some((r) => r.name === l.interface)) roles.push({ name: l.interface, role: 'private' });
   return roles;

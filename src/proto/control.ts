@@ -66,8 +66,8 @@ const NODE_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const nodeName = z.string().regex(NODE_RE);
 const lanName = z.string().regex(NODE_RE);
 const ipv4 = z.string().refine((s) => isIp(s, 4), 'not an IPv4 address');
-/** A claimed address (an IPv4 address, optionally with a prefix length). */
-const claimedAddress = z.string().refine((s) => parseCidr(s, { family: 4 }) !== undefined, 'not an IPv4 address');
+/** A claimed address: IPv4 or IPv6 (a prefix length is accepted by the codec; helpers refuse anything but a host). */
+const claimedAddress = z.string().refine((s) => parseCidr(s) !== undefined, 'not an IP address');
 const claimId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
 const leaseMs = z.number().int().min(1).max(3_600_000);
 
@@ -114,6 +114,8 @@ const messageSchemas = {
     helping: z.array(nodeName).max(64),
     /** Addresses the sender (an owner) asks THIS recipient to hold; renews their leases. */
     claims: z.array(claimSchema).max(64),
+    /** The sender's IPv6 address on this link (link-local), the IPv6 next hop toward it. */
+    link6: z.string().refine((s) => isIp(s, 6), 'not an IPv6 address').optional(),
     echo: echoSchema.optional(),
   }),
   takeover: z.object({ type: z.literal('takeover'), ...claimShape }),

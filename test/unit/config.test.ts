@@ -42,7 +42,7 @@ test('minimal config: every default filled', () => {
     logLevel: 'info',
     port: 7431,
     public: [{
-      interface: 'eth0', lan: 'lan0', addresses: [{ family: 4, address: '10.0.0.11', prefixLen: 24 }], gateway: '10.0.0.1',
+      interface: 'eth0', lan: 'lan0', addresses: [{ family: 4, address: '10.0.0.11', prefixLen: 24 }], gateways: ['10.0.0.1'],
       defaultRoute: true, probe: { carrierIntervalMs: 10, arpIntervalMs: 10, arpMisses: 2, arp: true },
     }],
     private: [{ kind: 'ethernet', name: 'eth1', interface: 'eth1', peer: 'b', peerAddress: '192.168.100.2', cost: 10 }],
@@ -80,6 +80,8 @@ const valid: Array<[string, (d: Record<string, any>) => void]> = [
     d.private.push({ interface: 'eth2', peer: 'c', peer_address: '192.168.101.2', cost: 5 });
   }],
   ['/32 service address with gateway in another prefix of the interface', (d) => { d.public[0].addresses = ['10.0.0.11/24', '203.0.113.5/32']; }],
+  ['dual-stack: an IPv6 service address and a link-local IPv6 gateway', (d) => { d.public[0].addresses.push('2001:db8::11/64'); d.public[0].gateway = ['10.0.0.1', 'fe80::1']; }],
+  ['IPv6-only interface', (d) => { d.public[0].addresses = ['2001:db8::11/64']; d.public[0].gateway = '2001:db8::1'; }],
   ['every tunable set', (d) => {
     Object.assign(d, { key_file: '/k', control_socket: '/s', log_level: 'debug', port: 9000,
       heartbeat: { interval_ms: 10, timeout_ms: 50 },
@@ -93,10 +95,10 @@ for (const [name, edit] of valid) {
 // Each case: an edit of the minimal config and the exact issues expected (path: message).
 const invalid: Array<[string, (d: Record<string, any>) => void, string[]]> = [
   ['bad CIDR', (d) => { d.public[0].addresses = ['10.0.0.11/24', '10.0.0.300/24']; },
-    ['public[0].addresses[1]: "10.0.0.300/24" is not an IPv4 CIDR (like 10.0.0.11/24)']],
+    ['public[0].addresses[1]: "10.0.0.300/24" is not an IPv4 or IPv6 CIDR (like 10.0.0.11/24 or 2001:db8::11/64)']],
   ['address without prefix', (d) => { d.public[0].addresses = ['10.0.0.11']; },
-    ['public[0].addresses[0]: "10.0.0.11" is not an IPv4 CIDR (like 10.0.0.11/24)']],
-  ['leading zero (octal ambiguity)', (d) => { d.public[0].gateway = '10.0.0.01'; }, ['public[0].gateway: "10.0.0.01" is not an IPv4 address']],
+    ['public[0].addresses[0]: "10.0.0.11" is not an IPv4 or IPv6 CIDR (like 10.0.0.11/24 or 2001:db8::11/64)']],
+  ['leading zero (octal ambiguity)', (d) => { d.public[0].gateway = '10.0.0.01'; }, ['public[0].gateway: "10.0.0.01" is not an IPv4 or IPv6 address']],
   ['network address as service address', (d) => { d.public[0].addresses = ['10.0.0.0/24']; },
     ['public[0].addresses[0]: "10.0.0.0/24" is the network address of its prefix, not a host address']],
   ['no addresses', (d) => { d.public[0].addresses = []; }, ['public[0].addresses: must have at least 1 entry']],
@@ -106,7 +108,17 @@ const invalid: Array<[string, (d: Record<string, any>) => void, string[]]> = [
   ['bad node name', (d) => { d.node = 'A_1'; },
     ['node: "A_1" is not a valid node name (lowercase letters, digits and \'-\', starting with a letter or digit, at most 63)']],
   ['gateway outside the prefixes', (d) => { d.public[0].gateway = '10.0.1.1'; },
-    ['public[0].gateway: "10.0.1.1" is not inside the prefix of any of the interface\'s addresses (10.0.0.11/24)']],
+    ['public[0].gateway: "10.0.1.1" is not inside the prefix of any of the interface\'s IPv4 addresses (10.0.0.11/24)']],
+  ['IPv6: a link-local service address', (d) => { d.public[0].addresses = ['10.0.0.11/24', 'fe80::11/64']; },
+    ['public[0].addresses[1]: "fe80::11/64" is a link-local address: a service address must be a unicast address reachable beyond the link']],
+  ['IPv6: a prefix where a host address is needed', (d) => { d.public[0].addresses = ['10.0.0.11/24', '2001:db8::/64']; },
+    ['public[0].addresses[1]: "2001:db8::/64" is the network address of its prefix, not a host address']],
+  ['IPv6: a gateway outside every IPv6 prefix', (d) => { d.public[0].addresses = ['10.0.0.11/24', '2001:db8::11/64']; d.public[0].gateway = ['10.0.0.1', '2001:db9::1']; },
+    ['public[0].gateway[1]: "2001:db9::1" is not inside the prefix of any of the interface\'s IPv6 addresses (2001:db8::11/64)']],
+  ['IPv6: an IPv6 gateway on an IPv4-only interface', (d) => { d.public[0].gateway = ['10.0.0.1', '2001:db8::1']; },
+    ['public[0].gateway[1]: "2001:db8::1" is not inside the prefix of any of the interface\'s IPv6 addresses (it has none)']],
+  ['two gateways of one family', (d) => { d.public[0].gateway = ['10.0.0.1', '10.0.0.2']; },
+    ['public[0].gateway[1]: "10.0.0.2": only one IPv4 gateway per interface (also gateway[0])']],
   ['gateway required with arp', (d) => { delete d.public[0].gateway; },
     ['public[0].gateway: is required when probe.arp is true (the gateway is the ARP probe target); set it, or set probe.arp: false']],
   ['duplicate interface across public and private', (d) => { d.private[0].interface = 'eth0'; },
@@ -155,7 +167,7 @@ const invalid: Array<[string, (d: Record<string, any>) => void, string[]]> = [
     d.private[0].interface = 'eth0';
     d.takeover = { lease_ms: 10 };
   }, [
-    'public[0].addresses[0]: "x" is not an IPv4 CIDR (like 10.0.0.11/24)',
+    'public[0].addresses[0]: "x" is not an IPv4 or IPv6 CIDR (like 10.0.0.11/24 or 2001:db8::11/64)',
     'private[0].interface: interface "eth0" is already used by public[0]',
     'private[0].peer: "b" is this node itself; a private link must lead to another node',
     'takeover.lease_ms: must be more than heartbeat.timeout_ms (200), got 10',
@@ -251,7 +263,7 @@ test('hanet check: summary on success, errors on failure', () => {
   writeFileSync(bad, minimal.replace('10.0.0.11/24', '10.0.0.300/24'));
   const r3 = checkConfigFile(bad);
   assert.equal(r3.ok, false);
-  assert.match(r3.err[0]!, /public\[0\]\.addresses\[0\]: "10\.0\.0\.300\/24" is not an IPv4 CIDR/);
+  assert.match(r3.err[0]!, /public\[0\]\.addresses\[0\]: "10\.0\.0\.300\/24" is not an IPv4 or IPv6 CIDR/);
 });
 
 test('hanet key generate --out writes 32 random bytes as hex, mode 0600, and refuses to overwrite', async () => {

@@ -10,7 +10,7 @@ import { defaults, priv, pub } from './core-sim.js';
 
 const cfg = defaults('a', [pub('eth0', '10.0.0.11'), pub('eth3', '10.0.0.13', { defaultRoute: false })], [priv('ab', 'eth1', 'b', '192.168.100.1', '192.168.100.2')]);
 const text = (over: Partial<DesiredInput>) => {
-  const d = desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping: [], ...over });
+  const d = desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping: [], ...over });
   return [...d.addresses.map((a) => `addr ${formatAddr(a)}`), ...d.routes.map((r) => `route ${formatRoute(r)}`), ...d.proxies.map((p) => formatProxy(p))].sort();
 };
 const at = (m: Record<string, Placement>) => (iface: string): Placement => m[iface] ?? { kind: 'own' };
@@ -33,19 +33,19 @@ const cases: Array<{ name: string; input: Partial<DesiredInput>; want: string[] 
 for (const c of cases) test(`desired: ${c.name}`, () => assert.deepEqual(text(c.input), [...c.want].sort()));
 
 test('desired: sysctls for a helper (forwarding, proxy_delay 0) and loose rp_filter on private links; managed addresses per LAN', () => {
-  const d = desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping: [] });
+  const d = desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping: [] });
   assert.deepEqual(d.sysctls.map((s) => `${s.path}=${s.value}`), [
     'net/ipv4/conf/eth0/forwarding=1', 'net/ipv4/neigh/eth0/proxy_delay=0', 'net/ipv4/conf/eth3/forwarding=1', 'net/ipv4/neigh/eth3/proxy_delay=0',
     'net/ipv4/conf/eth1/forwarding=1', 'net/ipv4/conf/eth1/rp_filter=2']);
   assert.ok(!d.sysctls.some((x) => x.path === 'net/ipv4/ip_forward'), 'never global forwarding');
   assert.deepEqual(d.managedAddresses.map((a) => `${a.address}@${a.ifname}`), ['10.0.0.11@eth0', '10.0.0.11@eth3', '10.0.0.13@eth0', '10.0.0.13@eth3']);
-  const noHelp = desiredKernelState({ cfg: { ...cfg, takeover: { ...cfg.takeover, canHelp: false } }, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping: [] });
+  const noHelp = desiredKernelState({ cfg: { ...cfg, takeover: { ...cfg.takeover, canHelp: false } }, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping: [] });
   assert.deepEqual(noHelp.sysctls.map((s) => s.path), ['net/ipv4/conf/eth1/rp_filter']);
   assert.deepEqual(noHelp.rules, [], 'a node that never helps forwards nothing');
 });
 
 test('desired: forwarding rules: nothing from a public port or a private link, but a held claim\'s traffic, while it is held', () => {
-  const rules = (helping: HelperClaim[]) => desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', helping })
+  const rules = (helping: HelperClaim[]) => desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping })
     .rules!.map((r) => formatRule(r)).sort();
   const deny = ['iif eth0 prohibit prio 1001', 'iif eth1 prohibit prio 1001', 'iif eth3 prohibit prio 1001'];
   assert.deepEqual(rules([]), deny);

@@ -26,7 +26,7 @@ const placements: Array<{ name: string; publics: CorePublic[]; failed: string[];
   { name: 'every port usable: each holds its own', publics: [pub('eth0', '10.0.0.11'), pub('eth3', '10.0.0.13')], failed: [], want: { eth0: 'own', eth3: 'own' } },
   { name: 'one of two ports on a LAN failed: local backup', publics: [pub('eth0', '10.0.0.11'), pub('eth3', '10.0.0.13')], failed: ['eth0'], want: { eth0: 'local:eth3', eth3: 'own' } },
   { name: 'every port of the LAN failed: the cheapest helper', publics: [pub('eth0', '10.0.0.11'), pub('eth3', '10.0.0.13')], failed: ['eth0', 'eth3'], want: { eth0: 'remote:ab', eth3: 'remote:ab' } },
-  { name: 'LANs are placed apart', publics: [pub('eth0', '10.0.0.11'), pub('eth3', '10.1.0.13', { lan: 'lan1', gateway: '10.1.0.1' })], failed: ['eth3'], want: { eth0: 'own', eth3: 'unserved' } },
+  { name: 'LANs are placed apart', publics: [pub('eth0', '10.0.0.11'), pub('eth3', '10.1.0.13', { lan: 'lan1', gateways: ['10.1.0.1'] })], failed: ['eth3'], want: { eth0: 'own', eth3: 'unserved' } },
 ];
 for (const c of placements) {
   test(`owner: placement: ${c.name}`, () => {

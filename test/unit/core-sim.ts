@@ -33,7 +33,7 @@ export const defaults = (node: string, publics: CorePublic[], privates: CorePriv
 });
 
 export const pub = (iface: string, address: string, over: Partial<CorePublic> = {}): CorePublic => ({
-  iface, lan: 'lan0', addresses: [{ address, prefixLen: 24 }], gateway: '10.0.0.1', defaultRoute: true, arp: true, arpIntervalMs: 10, arpMisses: 3, ...over,
+  iface, lan: 'lan0', addresses: [{ address, prefixLen: 24 }], gateways: ['10.0.0.1'], defaultRoute: true, arp: true, arpIntervalMs: 10, arpMisses: 3, ...over,
 });
 
 export const priv = (name: string, iface: string, peer: string, localAddress: string, peerAddress: string, cost = 10): CorePrivate => ({
@@ -165,7 +165,7 @@ export class Sim {
             this.lastProbe.set(k, this.now);
             this.apply(n, n.core.handle({ type: 'probe-sent', at: this.now, iface: p.iface }));
             for (const target of n.probeTargets.get(p.iface) ?? []) {
-              if (this.answers(w, target, p.gateway)) this.apply(n, n.core.handle({ type: 'probe-reply', at: this.now, iface: p.iface, target }));
+              if (this.answers(w, target, p.gateways)) this.apply(n, n.core.handle({ type: 'probe-reply', at: this.now, iface: p.iface, target }));
             }
           }
         }
@@ -182,10 +182,10 @@ export class Sim {
   /** Does `target` answer a probe sent from port `w`: the gateway if it is up, a peer's address if that port works? */
   private works(x: PortWorld): boolean { return x.up && x.lowerUp && x.reachesGateway; }
 
-  private answers(w: PortWorld, target: string, gateway: string): boolean {
+  private answers(w: PortWorld, target: string, gateways: string[]): boolean {
     const works = (x: PortWorld) => this.works(x);
     if (!works(w)) return false;
-    if (target === gateway) return this.gatewayUp;
+    if (gateways.includes(target)) return this.gatewayUp;
     for (const m of this.nodes.values()) {
       const q = m.cfg.publics.find((pp) => pp.addresses.some((a) => a.address === target));
       if (q) return m.alive !== undefined && works(m.ports.get(q.iface)!);

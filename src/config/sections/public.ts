@@ -2,13 +2,16 @@
 // probing (`probe`); the gateway is needed for ARP probes and the default route (default: on the first interface).
 import { z } from 'zod';
 import type { Cidr } from '../../core/ip.js';
-import { inPrefix } from '../../core/ip.js';
+import { inPrefix, ipFamily, isLinkLocal, isMulticast } from '../../core/ip.js';
 import { camelKeys } from '../camel.js';
-import { ifName, IPV4, ipAddress, ipHostCidr, lanName, ms, show } from '../fields.js';
+import { ifName, ipAddress, ipHostCidr, lanName, ms, show } from '../fields.js';
 
-// The families each address field accepts (IPv6: add 6).
-const address = ipHostCidr(IPV4);
-const gateway = ipAddress(IPV4);
+// Service addresses and gateways of either family, in any mix on one interface.
+const address = ipHostCidr([4, 6]);
+const gateway = ipAddress([4, 6]);
+/** One gateway, or one per family (`[10.0.0.1, fe80::1]`). */
+const gateways = z.union([gateway.schema, z.array(gateway.schema).min(1).max(2)]);
+const gatewayList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 export const probeSchema = z.strictObject({
   carrier_interval_ms: ms(1, 10_000).default(10).meta({
@@ -32,11 +35,13 @@ export const publicSchema = z.strictObject({
       'for addresses of a LAN it is attached to.',
   }),
   addresses: z.array(address.schema).min(1).meta({
-    description: 'Service addresses (CIDR) hanet keeps reachable; on failure a helper answers ARP for them. At least one.',
+    description: 'Service addresses (CIDR, IPv4 or IPv6, any mix) hanet keeps reachable; on failure a helper answers ARP (IPv4) or ' +
+      'Neighbor Solicitations (IPv6) for them. Host addresses, not link-local. At least one.',
   }),
-  gateway: gateway.schema.optional().meta({
-    description: 'The router on this LAN: target of the ARP probes, and next hop of the default route. Must be inside the prefix of ' +
-      'one of the addresses. Required when probe.arp or default_route is true.',
+  gateway: gateways.optional().meta({
+    description: 'The router on this LAN: target of the probes (ARP for IPv4, Neighbor Solicitation for IPv6) and next hop of the ' +
+      'default route. One address, or a list of one per family (e.g. [10.0.0.1, fe80::1]). Each must be inside the prefix of one ' +
+      'of the addresses of its family (an IPv6 gateway may be link-local). Required when probe.arp or default_route is true.',
   }),
   default_route: z.boolean().optional().meta({
     description: 'Whether this LAN carries the default route. Default: true for the first public interface (unless another one sets ' +
@@ -47,16 +52,31 @@ export const publicSchema = z.strictObject({
   // Refinements also run when some fields failed (zod reports those itself): use only the valid parts.
   const addrs: unknown[] = Array.isArray(p.addresses) ? p.addresses : [];
   const cidrs = addrs.map((a) => address.parse(a)).filter((c): c is Cidr => c !== undefined);
-  const gw = gateway.parse(p.gateway);
-  if (gw !== undefined && cidrs.length === addrs.length && cidrs.length > 0) {
-    if (!cidrs.some((c) => inPrefix(gw, c))) {
-      ctx.addIssue({ code: 'custom', path: ['gateway'], message: `${show(p.gateway)} is not inside the prefix of any of the interface's addresses (${p.addresses.join(', ')})` });
+  addrs.forEach((a, i) => {
+    const c = address.parse(a);
+    if (c && (isLinkLocal(c.address) || isMulticast(c.address))) {
+      ctx.addIssue({ code: 'custom', path: ['addresses', i], message: `${show(a)} is a ${isMulticast(c.address) ? 'multicast' : 'link-local'} address: a service address must be a unicast address reachable beyond the link` });
     }
+  });
+  const gws = gatewayList(p.gateway);
+  const gwPath = (i: number): PropertyKey[] => (Array.isArray(p.gateway) ? ['gateway', i] : ['gateway']);
+  const families = new Map<number, number>();
+  gws.forEach((g, i) => {
+    const gw = gateway.parse(g);
+    if (gw === undefined) return; // invalid: already reported
+    const f = ipFamily(gw)!;
+    if (families.has(f)) ctx.addIssue({ code: 'custom', path: gwPath(i), message: `${show(g)}: only one IPv${f} gateway per interface (also gateway[${families.get(f)}])` });
+    families.set(f, i);
+    if (cidrs.length !== addrs.length || cidrs.length === 0) return; // invalid addresses: already reported
+    const same = cidrs.filter((c) => c.family === f);
     if (cidrs.some((c) => c.address === gw)) {
-      ctx.addIssue({ code: 'custom', path: ['gateway'], message: `${show(p.gateway)} is one of the interface's own service addresses` });
+      ctx.addIssue({ code: 'custom', path: gwPath(i), message: `${show(g)} is one of the interface's own service addresses` });
+    } else if (!(f === 6 && isLinkLocal(gw)) && !same.some((c) => inPrefix(gw, c))) {
+      ctx.addIssue({ code: 'custom', path: gwPath(i), message: `${show(g)} is not inside the prefix of any of the interface's IPv${f} addresses (${same.length ? same.map((c) => `${c.address}/${c.prefixLen}`).join(', ') : 'it has none'})` });
     }
-  } else if (p.gateway !== undefined) {
-    // invalid gateway or addresses: already reported
+  });
+  if (p.gateway !== undefined) {
+    // checked above
   } else if (p.probe?.arp !== false) {
     ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'is required when probe.arp is true (the gateway is the ARP probe target); set it, or set probe.arp: false' });
   } else if (p.default_route === true) {
@@ -79,10 +99,12 @@ type RawPublic = z.output<typeof publicSchema>;
 
 /** One typed public interface: addresses with their prefix, and the default route resolved over all interfaces. */
 export function toPublic(p: RawPublic, i: number, all: readonly RawPublic[]) {
-  const { addresses, default_route: defaultRoute, ...rest } = p;
+  const { addresses, default_route: defaultRoute, gateway: gw, ...rest } = p;
   return {
     ...camelKeys(rest),
     addresses: addresses.map((a) => address.parse(a)!),
+    /** One gateway per family (canonical text), IPv4 first. */
+    gateways: gatewayList(gw).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!),
     defaultRoute: defaultRoute ?? (i === 0 && !all.some((q) => q.default_route === true)),
   };
 }
