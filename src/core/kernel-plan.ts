@@ -127,6 +127,29 @@ export function planKernelOps(actual: ActualKernelState, desired: DesiredKernelS
   return ops;
 }
 
+/** The actual state after `ops` were applied to `actual` (what an incremental reconcile plans from next). Pure. */
+export function applyOpsToActual(actual: ActualKernelState, ops: readonly KernelOp[]): ActualKernelState {
+  let addresses = [...actual.addresses];
+  let routes = [...actual.routes];
+  let proxies = [...actual.proxies];
+  let rules = [...(actual.rules ?? [])];
+  const sysctls = new Map(actual.sysctls.map((s) => [s.path, s.value]));
+  for (const op of ops) {
+    switch (op.op) {
+      case 'sysctl': sysctls.set(op.path, op.value); break;
+      case 'addr-add': addresses = [...addresses.filter((a) => addrKey(a) !== addrKey(op.addr)), normAddr(op.addr)]; break;
+      case 'addr-del': addresses = addresses.filter((a) => addrKey(a) !== addrKey(op.addr)); break;
+      case 'route-replace': routes = [...routes.filter((r) => routeKey(r) !== routeKey(op.route)), normRoute(op.route)]; break;
+      case 'route-del': routes = routes.filter((r) => routeFull(r) !== routeFull(op.route)); break;
+      case 'proxy-add': proxies = [...proxies.filter((p) => proxyKey(p) !== proxyKey(op.proxy)), normProxy(op.proxy)]; break;
+      case 'proxy-del': proxies = proxies.filter((p) => proxyKey(p) !== proxyKey(op.proxy)); break;
+      case 'rule-add': rules = [...rules.filter((r) => ruleKey(r) !== ruleKey(op.rule)), normRule(op.rule)]; break;
+      case 'rule-del': rules = rules.filter((r) => ruleKey(r) !== ruleKey(op.rule)); break;
+    }
+  }
+  return { addresses, routes, proxies, rules, sysctls: [...sysctls].map(([path, value]) => ({ path, value })) };
+}
+
 /** Ops removing everything hanet marked as its own (used by cleanupAll). Sysctls are left as they are. */
 export function planCleanupOps(actual: { addresses: AddrSpec[]; routes: RouteSpec[]; proxies: ProxySpec[]; rules?: RuleSpec[] }): KernelOp[] {
   return planKernelOps(

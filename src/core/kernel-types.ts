@@ -73,8 +73,11 @@ export interface KernelPort {
    * other failure (a timeout, ENOBUFS): the caller reports that as a failed read, never as a missing interface.
    */
   getLink(name: string): Promise<LinkState | undefined>;
-  /** Idempotent; returns what it changed (empty when the kernel already matched). Throws if an op failed. */
-  reconcile(desired: DesiredKernelState): Promise<KernelOp[]>;
+  /**
+   * Idempotent; returns what it changed (empty when the kernel already matched). Throws if an op failed. May plan
+   * from the state it last left; `full` reads the kernel afresh (repairs changes made by others).
+   */
+  reconcile(desired: DesiredKernelState, opts?: { full?: boolean }): Promise<KernelOp[]>;
   /** Deletes the dynamic neighbour entries of an interface traffic just moved away from; returns how many. */
   flushNeighbors(ifname: string): Promise<number>;
   /** Routes, proxy entries and addresses marked as hanet's that are in the kernel now (from an earlier run). */

@@ -92,7 +92,7 @@ export class Daemon {
     }
     this.feed({ type: 'start', at: ports.now(), leftovers });
     this.timer = setInterval(() => void this.poll(), this.opts.carrierIntervalMs);
-    this.resyncTimer = setInterval(() => this.reconciler.kick(), this.opts.resyncMs ?? 1000);
+    this.resyncTimer = setInterval(() => this.reconciler.resync(), this.opts.resyncMs ?? 1000);
     await this.poll();
   }
 

@@ -13,6 +13,8 @@ export class Reconciler {
   private gen = 0;
   private running: Promise<void> | undefined;
   private again = false;
+  /** The next reconcile reads the kernel afresh. */
+  private full = false;
   private stopped = false;
   private reconciles = 0;
   private lastOps: string[] = [];
@@ -36,8 +38,13 @@ export class Reconciler {
     this.kick();
   }
 
-  /** Applies the latest desired state again (repairs drift, e.g. routes an admin-down removed). */
-  kick(): void {
+  /** Applies the latest desired state again from a fresh read of the kernel (repairs drift, e.g. routes an admin-down removed). */
+  resync(): void {
+    this.full = true;
+    this.kick();
+  }
+
+  private kick(): void {
     if (!this.desired || this.stopped) return;
     if (this.running) { this.again = true; return; }
     this.running = this.loop().finally(() => { this.running = undefined; });
@@ -60,8 +67,10 @@ export class Reconciler {
       const desired = this.desired!;
       const gen = this.gen;
       const t0 = this.now();
+      const full = this.full;
+      this.full = false;
       try {
-        const ops = await this.kernel.reconcile(desired);
+        const ops = await this.kernel.reconcile(desired, { full });
         this.reconciles++;
         if (ops.length) {
           this.lastOps = ops.map((o) => formatKernelOp(o));

@@ -1,8 +1,9 @@
 // Table-driven tests of the pure kernel planner, run through the text fake (state as sorted `ip` lines).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HANET_RTPROT, formatKernelOp, planKernelOps } from '../../src/core/kernel-plan.js';
-import type { AddrSpec, DesiredKernelState, ProxySpec, RouteSpec } from '../../src/core/kernel-types.js';
+import fc from 'fast-check';
+import { HANET_RTPROT, applyOpsToActual, formatKernelOp, planKernelOps } from '../../src/core/kernel-plan.js';
+import type { AddrSpec, DesiredKernelState, ProxySpec, RouteSpec, RuleSpec } from '../../src/core/kernel-types.js';
 import { FakeKernel } from '../fakes/fake-kernel.js';
 
 const A_PUB: AddrSpec = { family: 4, ifname: 'eth0', address: '10.0.0.11', prefixLen: 24 };
@@ -225,4 +226,18 @@ test('fake: injected failure surfaces from reconcile', async () => {
   k.failNext('ip route replace', new Error('boom'));
   await assert.rejects(k.reconcile(want({ routes: [TO_A] })), /boom/);
   assert.deepEqual((await k.reconcile(want({ routes: [TO_A] }))).map(formatKernelOp), ['ip route replace 10.0.0.11/32 via 192.168.100.1 dev eth1 proto hanet']);
+});
+
+test('property: planning again from the state the ops leave (an incremental reconcile) finds nothing to do', () => {
+  const addr = fc.constantFrom<AddrSpec>(A_PUB, SVC, { family: 4, ifname: 'eth1', address: '10.0.0.100', prefixLen: 32 }, { family: 6, ifname: 'eth0', address: '2001:db8::11', prefixLen: 64 });
+  const route = fc.constantFrom<RouteSpec>(TO_A, viaB('0.0.0.0', 1), viaB('128.0.0.0', 1), { ...viaB('0.0.0.0', 1), via: '192.168.100.9' }, { family: 6, dst: '::', dstLen: 1, ifname: 'eth1', via: 'fe80::2' });
+  const proxy = fc.constantFrom<ProxySpec>(PROXY_A, { ...PROXY_A, address: '10.0.0.12' }, { family: 6, ifname: 'eth0', address: '2001:db8::12' });
+  const rule = fc.constantFrom<RuleSpec>({ family: 4, priority: 1001, iif: 'eth0', action: 'prohibit' }, { family: 4, priority: 1000, iif: 'eth0', dst: '10.0.0.11', dstLen: 32, action: 'lookup-main' }, { family: 6, priority: 1001, iif: 'eth1', action: 'prohibit' });
+  const sysctl = fc.record({ path: fc.constantFrom('a', 'b', 'c/accept_ra'), value: fc.constantFrom('0', '1', '2') });
+  const state = fc.record({ addresses: fc.uniqueArray(addr), routes: fc.uniqueArray(route), proxies: fc.uniqueArray(proxy), rules: fc.uniqueArray(rule), sysctls: fc.uniqueArray(sysctl, { selector: (s) => s.path }) });
+  fc.assert(fc.property(state, state, (actual, d) => {
+    const desired: DesiredKernelState = { ...d, managedAddresses: [...d.addresses, SVC] };
+    const after = applyOpsToActual(actual, planKernelOps(actual, desired));
+    assert.deepEqual(planKernelOps(after, desired).map(formatKernelOp), []);
+  }));
 });

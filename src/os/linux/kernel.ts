@@ -2,19 +2,18 @@
 // neighbours, policy rules: kernel-rules.ts) and /proc/sys (sysctls). reconcile() = read actual state -> pure planKernelOps -> execute.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { HanetError } from '../../errors.js';
-import { HANET_RTPROT, addressInterfaces, formatKernelOp, planCleanupOps, planKernelOps, normRoute } from '../../core/kernel-plan.js';
-import type {
-  ActualKernelState, AddrSpec, DesiredKernelState, Family, KernelLeftovers, KernelOp, KernelPort, LinkState, ProxySpec, RouteSpec, SysctlSpec,
-} from '../../core/kernel-types.js';
-import { afToFamily, familyToAf } from '../../proto/inet.js';
+import { HANET_RTPROT, addressInterfaces, applyOpsToActual, formatKernelOp, planCleanupOps, planKernelOps, normRoute } from '../../core/kernel-plan.js';
+import type { ActualKernelState, DesiredKernelState, Family, KernelLeftovers, KernelOp, KernelPort, LinkState, SysctlSpec } from '../../core/kernel-types.js';
+import { familyToAf } from '../../proto/inet.js';
 import {
   IFF_LOWER_UP, IFF_UP, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NTF_PROXY, NUD_PERMANENT, RTEXT_FILTER_SKIP_STATS,
-  RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_GETADDR, RTM_GETLINK, RTM_GETNEIGH, RTM_GETROUTE,
-  RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTN_UNICAST, RTNLGRP_LINK, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE,
+  RTM_DELADDR, RTM_DELLINK, RTM_DELNEIGH, RTM_DELROUTE, RTM_GETLINK, RTM_GETNEIGH,
+  RTM_NEWADDR, RTM_NEWLINK, RTM_NEWNEIGH, RTM_NEWROUTE, RTNLGRP_LINK, RT_SCOPE_UNIVERSE,
   encodeAddr, encodeLink, encodeNeigh, encodeRoute, type LinkMsg, type RtMessage,
 } from '../../proto/netlink.js';
 import { NetlinkError, NetlinkSocket } from './netlink.js';
 import { applyRule, readRules } from './kernel-rules.js';
+import { readAddresses, readProxies, readRoutes, routeMsg } from './kernel-read.js';
 
 export { HANET_RTPROT } from '../../core/kernel-plan.js';
 export type { KernelPort, KernelOp, LinkState, DesiredKernelState, AddrSpec, RouteSpec, ProxySpec, SysctlSpec } from '../../core/kernel-types.js';
@@ -59,6 +58,8 @@ export class LinuxKernel implements KernelPort {
   private ifaProto: boolean | undefined;
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
+  /** The kernel state this port last left (after a successful reconcile), for the next incremental one. */
+  private cache: { actual: ActualKernelState; byName: Map<string, number>; ifaces: string; sysctlPaths: Set<string> } | undefined;
 
   constructor(private readonly procSys = '/proc/sys') {}
 
@@ -115,56 +116,6 @@ export class LinuxKernel implements KernelPort {
     return { byName: new Map(links.map((l) => [l.name, l.index])), byIndex: new Map(links.map((l) => [l.index, l.name])) };
   }
 
-  /** Addresses (any owner) on the given interfaces, plus which ones carry IFA_PROTO = HANET_RTPROT. */
-  private async readAddresses(byIndex: Map<number, string>, ifnames: Set<string> | 'hanet'): Promise<AddrSpec[]> {
-    if (ifnames !== 'hanet' && ifnames.size === 0) return [];
-    const replies = await this.sock().dump(RTM_GETADDR, encodeAddr({ family: 0, prefixLen: 0, flags: 0, scope: 0, ifindex: 0 }), { what: 'dump addresses' });
-    const out: AddrSpec[] = [];
-    for (const r of replies) {
-      if (r.kind !== 'addr') continue;
-      const family = afToFamily(r.msg.family);
-      const ifname = byIndex.get(r.msg.ifindex);
-      const address = r.msg.local ?? r.msg.address;
-      if (!family || !ifname || address === undefined) continue;
-      if (ifnames === 'hanet' ? r.msg.proto !== HANET_RTPROT : !ifnames.has(ifname)) continue;
-      out.push({ family, ifname, address, prefixLen: r.msg.prefixLen });
-    }
-    return out;
-  }
-
-  private async readRoutes(byIndex: Map<number, string>): Promise<RouteSpec[]> {
-    const out: RouteSpec[] = [];
-    for (const family of [4, 6] as Family[]) {
-      // Strict-checked dump filtered by the kernel on protocol; table 0 = all tables. Filtered again here.
-      const replies = await this.sock().dump(RTM_GETROUTE, encodeRouteDumpReq(family), { what: `dump IPv${family} routes` });
-      for (const r of replies) {
-        if (r.kind !== 'route' || r.msg.protocol !== HANET_RTPROT || r.msg.type !== RTN_UNICAST) continue;
-        const route: RouteSpec = {
-          family, dst: r.msg.dst ?? (family === 4 ? '0.0.0.0' : '::'), dstLen: r.msg.dstLen,
-          ifname: r.msg.oif !== undefined ? (byIndex.get(r.msg.oif) ?? `if${r.msg.oif}`) : '',
-          metric: r.msg.priority ?? 0, table: r.msg.table,
-        };
-        if (r.msg.gateway !== undefined) route.via = r.msg.gateway;
-        if (r.msg.prefsrc !== undefined) route.src = r.msg.prefsrc;
-        out.push(route);
-      }
-    }
-    return out;
-  }
-
-  private async readProxies(byIndex: Map<number, string>): Promise<ProxySpec[]> {
-    const out: ProxySpec[] = [];
-    for (const family of [4, 6] as Family[]) {
-      const replies = await this.sock().dump(RTM_GETNEIGH,
-        encodeNeigh({ family: familyToAf(family), ifindex: 0, state: 0, flags: NTF_PROXY, type: 0 }), { what: `dump IPv${family} proxy entries` });
-      for (const r of replies) {
-        if (r.kind !== 'neigh' || (r.msg.flags & NTF_PROXY) === 0 || r.msg.protocol !== HANET_RTPROT || r.msg.dst === undefined) continue;
-        out.push({ family, ifname: byIndex.get(r.msg.ifindex) ?? `if${r.msg.ifindex}`, address: r.msg.dst });
-      }
-    }
-    return out;
-  }
-
   /**
    * Deletes the dynamic neighbour entries of an interface hanet just moved traffic away from. Why: packets a socket
    * sent there between the carrier loss and the route change wait in an INCOMPLETE entry's queue for a link that
@@ -211,9 +162,9 @@ export class LinuxKernel implements KernelPort {
   async readActual(desired: DesiredKernelState): Promise<{ actual: ActualKernelState; byName: Map<string, number> }> {
     const { byName, byIndex } = await this.indexMaps();
     const [addresses, routes, proxies, rules] = [
-      await this.readAddresses(byIndex, new Set(addressInterfaces(desired))),
-      await this.readRoutes(byIndex),
-      await this.readProxies(byIndex),
+      await readAddresses(this.sock(), byIndex, new Set(addressInterfaces(desired))),
+      await readRoutes(this.sock(), byIndex),
+      await readProxies(this.sock(), byIndex),
       await readRules(this.sock()),
     ];
     return { actual: { addresses, routes, proxies, rules, sysctls: this.readSysctls(desired.sysctls.map((s) => s.path)) }, byName };
@@ -228,10 +179,24 @@ export class LinuxKernel implements KernelPort {
     return run;
   }
 
-  reconcile(desired: DesiredKernelState): Promise<KernelOp[]> {
+  /**
+   * Makes the kernel hold `desired`. The state this port last left is kept: the next reconcile plans from it without
+   * reading the kernel again (a takeover's reconcile is then its few changes, not a dozen netlink dumps), unless
+   * `full` asks for a fresh read (the daemon's periodic resync, which repairs drift), the interfaces or sysctls of
+   * interest changed, or the last reconcile failed.
+   */
+  reconcile(desired: DesiredKernelState, opts: { full?: boolean } = {}): Promise<KernelOp[]> {
     return this.serial(async () => {
-      const { actual, byName } = await this.readActual(desired);
-      return this.execute(planKernelOps(actual, desired), byName);
+      const ifaces = addressInterfaces(desired).join(' ');
+      const c = this.cache;
+      const paths = desired.sysctls.map((x) => x.path);
+      const fresh = opts.full || !c || c.ifaces !== ifaces || !paths.every((x) => c.sysctlPaths.has(x));
+      const { actual, byName } = fresh ? await this.readActual(desired) : { actual: c.actual, byName: c.byName };
+      this.cache = undefined; // until this reconcile succeeded
+      const ops = planKernelOps(actual, desired);
+      const applied = await this.execute(ops, byName);
+      this.cache = { actual: applyOpsToActual(actual, ops), byName, ifaces, sysctlPaths: new Set(paths) };
+      return applied;
     });
   }
 
@@ -239,7 +204,7 @@ export class LinuxKernel implements KernelPort {
   leftovers(): Promise<KernelLeftovers> {
     return this.serial(async () => {
       const { byIndex } = await this.indexMaps();
-      return { routes: await this.readRoutes(byIndex), proxies: await this.readProxies(byIndex), addresses: await this.readAddresses(byIndex, 'hanet'), rules: await readRules(this.sock()) };
+      return { routes: await readRoutes(this.sock(), byIndex), proxies: await readProxies(this.sock(), byIndex), addresses: await readAddresses(this.sock(), byIndex, 'hanet'), rules: await readRules(this.sock()) };
     });
   }
 
@@ -248,9 +213,9 @@ export class LinuxKernel implements KernelPort {
     return this.serial(async () => {
       const { byName, byIndex } = await this.indexMaps();
       const ops = planCleanupOps({
-        addresses: await this.readAddresses(byIndex, 'hanet'),
-        routes: await this.readRoutes(byIndex),
-        proxies: await this.readProxies(byIndex),
+        addresses: await readAddresses(this.sock(), byIndex, 'hanet'),
+        routes: await readRoutes(this.sock(), byIndex),
+        proxies: await readProxies(this.sock(), byIndex),
         rules: await readRules(this.sock()),
       });
       return this.execute(ops, byName);
@@ -363,29 +328,6 @@ export class LinuxKernel implements KernelPort {
     this.events = undefined;
     this.nl = undefined;
   }
-}
-
-function routeMsg(route: RouteSpec, oif: number | undefined): ReturnType<typeof baseRoute> {
-  const r = normRoute(route);
-  const m = baseRoute(r);
-  if (oif !== undefined) m.oif = oif;
-  if (r.via !== undefined) m.gateway = r.via;
-  if (r.src !== undefined) m.prefsrc = r.src;
-  return m;
-}
-
-function baseRoute(r: RouteSpec): Parameters<typeof encodeRoute>[0] {
-  return {
-    family: familyToAf(r.family), dstLen: r.dstLen, srcLen: 0, tos: 0, table: r.table ?? 254, protocol: HANET_RTPROT,
-    scope: r.via !== undefined ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK, type: RTN_UNICAST, flags: 0,
-    dst: r.dst, priority: r.metric ?? 0,
-  };
-}
-
-function encodeRouteDumpReq(family: Family): Uint8Array {
-  // Strict dump: header fields other than family/table/protocol/type must be 0; table 0 = every table.
-  const m = encodeRoute({ family: familyToAf(family), dstLen: 0, srcLen: 0, tos: 0, table: 0, protocol: HANET_RTPROT, scope: 0, type: 0, flags: 0 });
-  return m.subarray(0, 12); // no RTA_TABLE attribute (0 would be read as "table 0")
 }
 
 /** Opens the Linux kernel port (sockets are opened lazily on first use). */
