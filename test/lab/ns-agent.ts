@@ -96,10 +96,14 @@ const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b)
 async function serve(): Promise<void> {
   const { openKernel } = await import('../../src/os/linux/kernel.js');
   const { openArp } = await import('../../src/os/linux/arp.js');
+  const { openNdp } = await import('../../src/os/linux/ndp.js');
+  const ndpCodec = await import('../../src/proto/ndp.js');
+  const native = await import('../../src/os/linux/native.js');
   const { NetlinkSocket } = await import('../../src/os/linux/netlink.js');
   const nl = await import('../../src/proto/netlink.js');
   let kernel = openKernel();
   const arps = new Map<string, ReturnType<typeof openArp>>();
+  const ndps = new Map<string, ReturnType<typeof openNdp>>();
   const watches = new Map<string, { w: { pollAt?: number; notifyAt?: number; polls: number; done: boolean }; off: () => void; loop: Promise<void> }>();
   const out = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
   const ctl = NetlinkSocket.open();
@@ -249,11 +253,49 @@ async function serve(): Promise<void> {
       }
       return { medianMs: median(xs), p99Ms: pct(xs, 0.99) };
     },
+    // ---- NDP (test/lab/ndp.test.ts) ----
+    ndpOpen: async (a) => {
+      const s = openNdp(a.ifname as string, a.probeSource ? { probeSource: a.probeSource as 'link-local' | 'unspecified' } : {});
+      ndps.set(a.ifname as string, s);
+      s.onReply((r) => out({ event: 'na', ifname: a.ifname, ...r }));
+      return { mac: s.mac(), linkLocal: s.linkLocal() ?? null };
+    },
+    ndpNa: async (a) => { ndps.get(a.ifname as string)!.sendUnsolicitedNa(a.address as string); return true; },
+    /** Like arpProbe; waits up to `waitMs` for an NA whose target is `target`. */
+    ndpProbe: async (a) => {
+      const s = ndps.get(a.ifname as string)!;
+      const replies: { senderIp: string; atMs: number }[] = [];
+      const off = s.onReply((r) => replies.push(r));
+      const t0 = performance.now();
+      s.sendProbe(a.target as string);
+      const until = t0 + ((a.blockMs as number) ?? 0);
+      while (performance.now() < until) { /* busy: the event loop cannot run */ }
+      const beforeDrain = replies.length;
+      s.drain();
+      const afterDrain = replies.length;
+      const deadline = performance.now() + ((a.waitMs as number) ?? 2000);
+      while (!replies.some((r) => r.senderIp === a.target) && performance.now() < deadline) await sleep(1);
+      off();
+      const r = replies.find((x) => x.senderIp === a.target);
+      return { beforeDrain, afterDrain, reply: r ?? null, rttMs: r ? r.atMs - t0 : null };
+    },
+    /** Sends a unicast NS (what a router whose entry is in PROBE sends) with the codec through a plain packet socket. */
+    ndpUnicastNs: async (a) => {
+      const n = native.native();
+      const fd = n.socket(native.AF_PACKET, native.SOCK_DGRAM, 0);
+      try {
+        const pkt = ndpCodec.encodeNdp({ kind: 'ns', source: a.source as string, destination: a.target as string, target: a.target as string });
+        const { parseMac } = await import('../../src/proto/inet.js');
+        n.sendto(fd, Buffer.from(pkt), native.sockaddrLl(n.ifNameToIndex(a.ifname as string), native.ETH_P_IPV6, parseMac(a.dstMac as string)));
+      } finally { n.close(fd); }
+      return performance.now();
+    },
+    ndpPacketCount: async (a) => ndps.get(a.ifname as string)!.takePacketCount(),
     fds: async () => {
       const { readdirSync } = await import('node:fs');
       return readdirSync('/proc/self/fd').length;
     },
-    closeAll: async () => { for (const s of arps.values()) s.close(); arps.clear(); kernel.close(); kernel = openKernel(); return true; },
+    closeAll: async () => { for (const s of [...arps.values(), ...ndps.values()]) s.close(); arps.clear(); ndps.clear(); kernel.close(); kernel = openKernel(); return true; },
   };
 
   const rl = createInterface({ input: process.stdin });
@@ -265,7 +307,7 @@ async function serve(): Promise<void> {
     h(req).then((value) => out({ id: req.id, ok: true, value }), (e: Error) => out({ id: req.id, ok: false, error: `${e.name}: ${e.message}` }));
   });
   rl.on('close', () => {
-    for (const s of arps.values()) s.close();
+    for (const s of [...arps.values(), ...ndps.values()]) s.close();
     kernel.close();
     ctl.close();
   });
