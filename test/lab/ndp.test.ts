@@ -208,6 +208,28 @@ test('the NA filter keeps the rest of the IPv6 traffic out of user space', async
   assert.ok(n < 10, `${n} packets passed the filter`);
 });
 
+test('right after an admin up (link-local still tentative) the socket still announces and probes', async (t) => {
+  if (!requireRoot(t)) return;
+  // The owner's failback moment: the kernel itself can send nothing from the tentative link-local (a raw ICMPv6
+  // socket gets EADDRNOTAVAIL); the packet socket does not need the kernel's addresses.
+  sysctl(A, 'net.ipv6.conf.a0.keep_addr_on_down=1');
+  sysctl(A, 'net.ipv6.conf.a0.accept_dad=1');
+  ipn(B, '-6', 'neigh', 'replace', A_IP, 'lladdr', '02:00:00:00:00:99', 'dev', 'b0', 'nud', 'reachable');
+  try {
+    ipn(A, 'link', 'set', 'a0', 'down');
+    ipn(A, 'link', 'set', 'a0', 'up');
+    assert.match(ipn(A, '-6', 'addr', 'show', 'dev', 'a0', 'tentative'), /fe80::/, 'the link-local is tentative');
+    await agent!.call('ndpNa', { ifname: 'a0', address: A_IP });
+    await waitFor(() => neighB(A_IP).includes(macA), { timeoutMs: 3000, what: 'B to learn the owner\'s address at A again' });
+    const r = await agent!.call<ProbeResult>('ndpProbe', { ifname: 'a0', target: B_IP });
+    assert.ok(r.reply, 'the answer to a probe from the tentative link-local arrives');
+    assert.equal(r.reply.senderMac, macB);
+    assert.match(ipn(A, '-6', 'addr', 'show', 'dev', 'a0', 'tentative'), /fe80::/, 'and all that while it was still tentative');
+  } finally {
+    sysctl(A, 'net.ipv6.conf.a0.accept_dad=0');
+  }
+});
+
 test('DAD: the helper\'s proxy entry makes a DAD-checked owner address fail; a nodad one is never checked', async (t) => {
   if (!requireRoot(t)) return;
   ipn(B, '-6', 'neigh', 'add', 'proxy', '2001:db8:1::61', 'dev', 'b0');
