@@ -38,6 +38,12 @@ const addrs = (dev: string): string[] => lines(ipn(NS, '-6', '-o', 'addr', 'show
 const sysctl = (p: string): string => nsExec(NS, 'cat', `/proc/sys/${p}`).trim();
 const texts = (ops: KernelOp[]): string[] => ops.map(formatKernelOp);
 
+function hasForceForwarding(t: { skip(msg: string): void }): boolean {
+  if (nsExec(NS, 'sh', '-c', 'test -e /proc/sys/net/ipv6/conf/eth0/force_forwarding && echo yes || true').trim() === 'yes') return true;
+  t.skip('no force_forwarding on this kernel (< 6.17)');
+  return false;
+}
+
 type ReconcileResult = { ops: KernelOp[]; error?: string };
 
 // Owner side: its service address routed through the helper's private-link address (global, and link-local) with
@@ -53,10 +59,14 @@ const takeover: DesiredKernelState = {
     { family: 6, dst: '2001:db8:2::', dstLen: 64, ifname: 'eth1', via: 'fe80::2', src: '2001:db8:1::100' },
   ],
   proxies: [{ family: 6, ifname: 'eth0', address: '2001:db8:1::12' }],
+  // What a helper needs (docs/troubleshooting.md): proxy answers need forwarding on the public port, unicast NSs
+  // conf/all/proxy_ndp; forwarding itself force_forwarding on both incoming interfaces (Linux >= 6.17; the per-
+  // interface forwarding does not forward IPv6, conf/all/forwarding would make every interface forward).
   sysctls: [
-    { path: 'net/ipv6/conf/all/forwarding', value: '1' },
     { path: 'net/ipv6/conf/all/proxy_ndp', value: '1' },
-    { path: 'net/ipv6/conf/eth0/proxy_ndp', value: '1' },
+    { path: 'net/ipv6/conf/eth0/force_forwarding', value: '1' },
+    { path: 'net/ipv6/conf/eth0/forwarding', value: '1' },
+    { path: 'net/ipv6/conf/eth1/force_forwarding', value: '1' },
     { path: 'net/ipv6/neigh/eth0/proxy_delay', value: '0' },
   ],
 };
@@ -64,12 +74,14 @@ const release: DesiredKernelState = { addresses: [], managedAddresses: [SVC, SVC
 
 test('reconcile an IPv6 takeover: addresses without DAD, routes via the private link with src, proxy entry, sysctls', async (t) => {
   if (!requireRoot(t)) return;
+  if (!hasForceForwarding(t)) return;
   const r1 = await agent!.call<ReconcileResult>('reconcile', { desired: takeover });
   assert.equal(r1.error, undefined, r1.error);
   assert.deepEqual(texts(r1.ops), [
-    'sysctl net/ipv6/conf/all/forwarding=1 (was 0)',
     'sysctl net/ipv6/conf/all/proxy_ndp=1 (was 0)',
-    'sysctl net/ipv6/conf/eth0/proxy_ndp=1 (was 0)',
+    'sysctl net/ipv6/conf/eth0/force_forwarding=1 (was 0)',
+    'sysctl net/ipv6/conf/eth0/forwarding=1 (was 0)',
+    'sysctl net/ipv6/conf/eth1/force_forwarding=1 (was 0)',
     'sysctl net/ipv6/neigh/eth0/proxy_delay=0 (was 80)',
     'ip -6 addr add 2001:db8:1::100/128 dev eth0 proto hanet',
     'ip -6 addr add 2001:db8:1::101/64 dev eth0 proto hanet',
@@ -92,7 +104,8 @@ test('reconcile an IPv6 takeover: addresses without DAD, routes via the private 
   assert.deepEqual(proxies(), ['2001:db8:1::12 dev eth0 proxy proto 78']);
   // IFA_F_NODAD: a service address is usable at once and never goes "dadfailed" against a helper's proxy entry
   assert.deepEqual(addrs('eth0'), ['2001:db8:1::100/128 scope global nodad', '2001:db8:1::101/64 scope global nodad', '2001:db8:1::11/64 scope global nodad']);
-  assert.equal(sysctl('net/ipv6/conf/eth1/forwarding'), '1', 'all.forwarding is copied to every interface');
+  assert.equal(sysctl('net/ipv6/conf/all/forwarding'), '0');
+  assert.equal(sysctl('net/ipv6/conf/eth1/force_forwarding'), '1');
   assert.equal(sysctl('net/ipv6/neigh/eth0/proxy_delay'), '0');
 
   assert.deepEqual((await agent!.call<ReconcileResult>('reconcile', { desired: takeover })).ops, [], 'idempotent (metric 1024 read back as the IPv6 default)');
@@ -111,7 +124,7 @@ test('reconcile an IPv6 takeover: addresses without DAD, routes via the private 
 });
 
 test('cleanupAll removes IPv6 leftovers of a crashed run', async (t) => {
-  if (!requireRoot(t)) return;
+  if (!requireRoot(t) || !hasForceForwarding(t)) return;
   const crashing = new Agent(NS);
   try {
     assert.equal((await crashing.call<ReconcileResult>('reconcile', { desired: takeover })).error, undefined);

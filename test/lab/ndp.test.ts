@@ -1,13 +1,15 @@
 // Lab tests of the NDP socket (src/os/linux/ndp.ts) between two throwaway namespaces, and the kernel's proxy-NDP
 // and DAD behaviour hanet's IPv6 takeover relies on (docs/troubleshooting.md, "IPv6 neighbour discovery").
-// A (hn-tkn*) holds the socket under test; B (hn-tko*) is the neighbour, and the helper proxying X for the owner.
+// A (hn-tkn*) holds the socket under test; B (hn-tko*) is the neighbour, and the helper proxying X for the owner C
+// (hn-tkp*), which B reaches over b1 (the private link's stand-in).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { isRoot, requireRoot, waitFor } from '../helpers.js';
-import { Agent, addNs, delNs, ipn, nsExec, nsName, type AgentEvent } from './ns-agent.js';
+import { Agent, addNs, delNs, ipn, nsExec, nsName, sh, type AgentEvent } from './ns-agent.js';
 
 const A = nsName('n');
 const B = nsName('o');
+const C = nsName('p'); // the owner's side of the private link, where X lives
 const A_IP = '2001:db8:1::11';
 const B_IP = '2001:db8:1::12';
 const X = '2001:db8:1::99'; // the owner's address B answers for
@@ -21,16 +23,21 @@ const neighB = (ip: string): string => ipn(B, '-6', 'neigh', 'show', ip, 'dev', 
 
 before(async () => {
   if (!isRoot()) return;
-  addNs(A, B);
+  addNs(A, B, C);
   // No DAD on the test addresses: link-locals are usable at once (the DAD test turns it on where it looks at it).
-  for (const ns of [A, B]) for (const k of ['all', 'default']) sysctl(ns, `net.ipv6.conf.${k}.accept_dad=0`);
+  for (const ns of [A, B, C]) for (const k of ['all', 'default']) sysctl(ns, `net.ipv6.conf.${k}.accept_dad=0`);
   ipn(A, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0', 'netns', B);
-  ipn(B, 'link', 'add', 'b1', 'type', 'veth', 'peer', 'name', 'b1p'); // where B routes X (the private link's stand-in)
+  ipn(B, 'link', 'add', 'b1', 'type', 'veth', 'peer', 'name', 'c1', 'netns', C);
   ipn(A, 'addr', 'add', `${A_IP}/64`, 'dev', 'a0', 'nodad');
   ipn(B, 'addr', 'add', `${B_IP}/64`, 'dev', 'b0', 'nodad');
   ipn(A, 'link', 'set', 'a0', 'up');
-  for (const l of ['b0', 'b1', 'b1p']) ipn(B, 'link', 'set', l, 'up');
-  ipn(B, '-6', 'route', 'add', `${X}/128`, 'dev', 'b1');
+  for (const l of ['b0', 'b1']) ipn(B, 'link', 'set', l, 'up');
+  ipn(B, 'addr', 'add', 'fd00::1/64', 'dev', 'b1', 'nodad');
+  ipn(C, 'addr', 'add', 'fd00::2/64', 'dev', 'c1', 'nodad');
+  ipn(C, 'addr', 'add', `${X}/128`, 'dev', 'c1', 'nodad');
+  ipn(C, 'link', 'set', 'c1', 'up');
+  ipn(C, '-6', 'route', 'add', 'default', 'via', 'fd00::1', 'dev', 'c1');
+  ipn(B, '-6', 'route', 'add', `${X}/128`, 'via', 'fd00::2', 'dev', 'b1');
   macA = macOf(A, 'a0'); macB = macOf(B, 'b0');
   llA = linkLocalOf(A, 'a0'); llB = linkLocalOf(B, 'b0');
   agent = new Agent(A);
@@ -38,7 +45,7 @@ before(async () => {
 });
 
 after(async () => {
-  try { await agent?.close(); } finally { delNs(A, B); }
+  try { await agent?.close(); } finally { delNs(A, B, C); }
 });
 
 type Reply = { senderIp: string; senderMac: string; sourceIp: string; router: boolean; solicited: boolean; override: boolean; atMs: number };
@@ -132,15 +139,18 @@ async function probeX(): Promise<Reply> {
   return r.reply;
 }
 
-test('proxy NDP: the kernel answers multicast NS (forwarding on the port) and unicast NS only with all.proxy_ndp=1', async (t) => {
+test('proxy NDP: multicast NS need forwarding on the port; unicast NS also the forwarding path and all.proxy_ndp=1', async (t) => {
   if (!requireRoot(t)) return;
   ipn(B, '-6', 'neigh', 'add', 'proxy', X, 'dev', 'b0');
   sysctl(B, 'net.ipv6.neigh.b0.proxy_delay=0');
   sysctl(B, 'net.ipv6.conf.b0.proxy_ndp=1');
+  // force_forwarding (Linux >= 6.17) lets one interface forward without conf/all/forwarding; older kernels need that.
+  const forcePath = 'net.ipv6.conf.b0.force_forwarding';
+  const hasForce = nsExec(B, 'sh', '-c', `test -e /proc/sys/${forcePath.replaceAll('.', '/')} && echo yes || true`).trim() === 'yes';
   try {
     // no forwarding on b0: proxy entries are ignored
     assert.equal((await agent!.call<ProbeResult>('ndpProbe', { ifname: 'a0', target: X, waitMs: 300 })).reply, null);
-    sysctl(B, 'net.ipv6.conf.all.forwarding=1');
+    sysctl(B, 'net.ipv6.conf.b0.forwarding=1');
     const m = await probeX();
     // Solicited, Override clear (RFC 4861 7.2.8: a proxy must not override the owner), Router clear (no `router` flag
     // on the entry), from B's link-local, with B's MAC.
@@ -155,11 +165,14 @@ test('proxy NDP: the kernel answers multicast NS (forwarding on the port) and un
       await waitFor(() => naEvents(agent!, from).some((e) => e.senderIp === X && e.sourceIp === llB), { timeoutMs: 2000, what: 'the marker' });
       return naEvents(agent!, from).some((e) => e.senderIp === X && e.sourceIp === B_IP);
     };
-    assert.equal(await unicastAnswered(), false, 'per-interface proxy_ndp does not answer unicast NS (ip6_forward checks all.proxy_ndp)');
     sysctl(B, 'net.ipv6.conf.all.proxy_ndp=1');
-    assert.equal(await unicastAnswered(), true, 'all.proxy_ndp=1 answers unicast NS');
+    assert.equal(await unicastAnswered(), false, 'per-interface forwarding alone: a unicast NS is never forwarded, so never proxied');
+    sysctl(B, hasForce ? `${forcePath}=1` : 'net.ipv6.conf.all.forwarding=1');
+    assert.equal(await unicastAnswered(), true, 'with the forwarding path open and all.proxy_ndp=1 it is answered');
     const u = naEvents(agent!).filter((e) => e.senderIp === X && e.sourceIp === B_IP).at(-1)!;
     assert.deepEqual([u.senderMac, u.solicited, u.override, u.router], [macB, true, false, false], 'no target link-layer option: senderMac is the Ethernet source');
+    sysctl(B, 'net.ipv6.conf.all.proxy_ndp=0');
+    assert.equal(await unicastAnswered(), false, 'the per-interface proxy_ndp does not count for unicast NS (ip6_forward reads conf/all)');
 
     // a `router` proxy entry sets the Router flag (wrong for a host address: hanet's entries never carry it)
     ipn(B, '-6', 'neigh', 'replace', 'proxy', X, 'dev', 'b0', 'router');
@@ -167,14 +180,44 @@ test('proxy NDP: the kernel answers multicast NS (forwarding on the port) and un
   } finally {
     ipn(B, '-6', 'neigh', 'del', 'proxy', X, 'dev', 'b0');
     sysctl(B, 'net.ipv6.conf.all.proxy_ndp=0');
+    sysctl(B, 'net.ipv6.conf.b0.forwarding=0');
+    if (hasForce) sysctl(B, `${forcePath}=0`);
     sysctl(B, 'net.ipv6.conf.all.forwarding=0');
+  }
+});
+
+test('IPv6 forwarding: per-interface forwarding=1 does not forward; force_forwarding on the incoming interfaces or conf/all does', async (t) => {
+  if (!requireRoot(t)) return;
+  // Unlike IPv4 (conf/<if>/forwarding of the incoming interface decides), ip6_forward reads conf/all/forwarding, or
+  // (Linux >= 6.17) the incoming interface's force_forwarding. B forwards A -> X over b1 and X -> A over b0.
+  ipn(B, '-6', 'neigh', 'add', 'proxy', X, 'dev', 'b0');
+  sysctl(B, 'net.ipv6.neigh.b0.proxy_delay=0');
+  sysctl(B, 'net.ipv6.conf.b0.proxy_ndp=1');
+  sysctl(B, 'net.ipv6.conf.b0.forwarding=1');
+  sysctl(B, 'net.ipv6.conf.b1.forwarding=1');
+  const hasForce = nsExec(B, 'sh', '-c', 'test -e /proc/sys/net/ipv6/conf/b0/force_forwarding && echo yes || true').trim() === 'yes';
+  const reaches = (): boolean => sh(['ip', 'netns', 'exec', A, 'ping', '-6', '-c', '1', '-W', '1', X], { check: false }).includes(' 0% packet loss');
+  try {
+    assert.equal(reaches(), false, 'per-interface forwarding on both interfaces, conf/all/forwarding=0');
+    if (hasForce) {
+      sysctl(B, 'net.ipv6.conf.b0.force_forwarding=1');
+      sysctl(B, 'net.ipv6.conf.b1.force_forwarding=1');
+      assert.equal(reaches(), true, 'force_forwarding on both incoming interfaces');
+      sysctl(B, 'net.ipv6.conf.b0.force_forwarding=0');
+      sysctl(B, 'net.ipv6.conf.b1.force_forwarding=0');
+    } else t.diagnostic('no force_forwarding on this kernel (< 6.17)');
+    sysctl(B, 'net.ipv6.conf.all.forwarding=1');
+    assert.equal(reaches(), true, 'conf/all/forwarding=1');
+  } finally {
+    ipn(B, '-6', 'neigh', 'del', 'proxy', X, 'dev', 'b0');
+    for (const k of ['all', 'b0', 'b1']) sysctl(B, `net.ipv6.conf.${k}.forwarding=0`);
   }
 });
 
 test('proxy NDP: answers to multicast NS wait up to proxy_delay (default 80 = 0.8 s); 0 answers at once', async (t) => {
   if (!requireRoot(t)) return;
   ipn(B, '-6', 'neigh', 'add', 'proxy', X, 'dev', 'b0');
-  sysctl(B, 'net.ipv6.conf.all.forwarding=1');
+  sysctl(B, 'net.ipv6.conf.b0.forwarding=1');
   sysctl(B, 'net.ipv6.conf.b0.proxy_ndp=1');
   try {
     const series = async (): Promise<number[]> => {
@@ -194,7 +237,7 @@ test('proxy NDP: answers to multicast NS wait up to proxy_delay (default 80 = 0.
     t.diagnostic(`proxied answer delay, proxy_delay 80: ${f(slow)} ms; proxy_delay 0: ${f(fast)} ms`);
   } finally {
     ipn(B, '-6', 'neigh', 'del', 'proxy', X, 'dev', 'b0');
-    sysctl(B, 'net.ipv6.conf.all.forwarding=0');
+    sysctl(B, 'net.ipv6.conf.b0.forwarding=0');
   }
 });
 
@@ -214,10 +257,15 @@ test('right after an admin up (link-local still tentative) the socket still anno
   // socket gets EADDRNOTAVAIL); the packet socket does not need the kernel's addresses.
   sysctl(A, 'net.ipv6.conf.a0.keep_addr_on_down=1');
   sysctl(A, 'net.ipv6.conf.a0.accept_dad=1');
-  ipn(B, '-6', 'neigh', 'replace', A_IP, 'lladdr', '02:00:00:00:00:99', 'dev', 'b0', 'nud', 'reachable');
+  sysctl(A, 'net.ipv6.conf.a0.dad_transmits=3'); // ~3 s of tentative link-local: room for the checks below
   try {
     ipn(A, 'link', 'set', 'a0', 'down');
     ipn(A, 'link', 'set', 'a0', 'up');
+    // Until the link watch turns the carrier on (up to ~1 s) a device drops what is sent; B's side evicts its
+    // neighbour entries while its carrier is off (ndisc_evict_nocarrier): wait for both ends before going on.
+    await waitFor(() => /state UP/.test(ipn(A, 'link', 'show', 'a0')) && /state UP/.test(ipn(B, 'link', 'show', 'b0')),
+      { timeoutMs: 3000, what: 'both ends operationally up' });
+    ipn(B, '-6', 'neigh', 'replace', A_IP, 'lladdr', '02:00:00:00:00:99', 'dev', 'b0', 'nud', 'reachable');
     assert.match(ipn(A, '-6', 'addr', 'show', 'dev', 'a0', 'tentative'), /fe80::/, 'the link-local is tentative');
     await agent!.call('ndpNa', { ifname: 'a0', address: A_IP });
     await waitFor(() => neighB(A_IP).includes(macA), { timeoutMs: 3000, what: 'B to learn the owner\'s address at A again' });
@@ -227,6 +275,7 @@ test('right after an admin up (link-local still tentative) the socket still anno
     assert.match(ipn(A, '-6', 'addr', 'show', 'dev', 'a0', 'tentative'), /fe80::/, 'and all that while it was still tentative');
   } finally {
     sysctl(A, 'net.ipv6.conf.a0.accept_dad=0');
+    sysctl(A, 'net.ipv6.conf.a0.dad_transmits=1');
   }
 });
 
@@ -234,7 +283,7 @@ test('DAD: the helper\'s proxy entry makes a DAD-checked owner address fail; a n
   if (!requireRoot(t)) return;
   ipn(B, '-6', 'neigh', 'add', 'proxy', '2001:db8:1::61', 'dev', 'b0');
   ipn(B, '-6', 'neigh', 'add', 'proxy', '2001:db8:1::62', 'dev', 'b0');
-  sysctl(B, 'net.ipv6.conf.all.forwarding=1');
+  sysctl(B, 'net.ipv6.conf.b0.forwarding=1');
   sysctl(B, 'net.ipv6.conf.b0.proxy_ndp=1');
   sysctl(B, 'net.ipv6.neigh.b0.proxy_delay=0');
   sysctl(A, 'net.ipv6.conf.a0.accept_dad=1');
@@ -250,6 +299,6 @@ test('DAD: the helper\'s proxy entry makes a DAD-checked owner address fail; a n
     ipn(A, 'addr', 'del', '2001:db8:1::62/64', 'dev', 'a0');
     sysctl(A, 'net.ipv6.conf.a0.accept_dad=0');
     for (const p of ['::61', '::62']) ipn(B, '-6', 'neigh', 'del', 'proxy', `2001:db8:1${p}`, 'dev', 'b0');
-    sysctl(B, 'net.ipv6.conf.all.forwarding=0');
+    sysctl(B, 'net.ipv6.conf.b0.forwarding=0');
   }
 });
