@@ -9,16 +9,17 @@ import type { DesiredKernelState, KernelOp } from '../../src/core/kernel-types.j
 import { formatKernelOp } from '../../src/core/kernel-plan.js';
 
 const NS = nsName('6');
-const NSW = nsName('6w'); // the switch: far end of eth0
 let agent: Agent | undefined;
 
 before(() => {
   if (!isRoot()) return;
-  addNs(NS, NSW);
-  ipn(NS, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'sw0', 'netns', NSW);
-  ipn(NS, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'p1');
-  for (const l of ['eth0', 'eth1', 'p1']) ipn(NS, 'link', 'set', l, 'up');
-  ipn(NSW, 'link', 'set', 'sw0', 'up');
+  addNs(NS);
+  // eth0 = public port, eth1 = private link; their veth peers stay in the namespace (only carrier matters here)
+  for (const [dev, peer] of [['eth0', 'sw0'], ['eth1', 'p1']] as const) {
+    ipn(NS, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', peer);
+    ipn(NS, 'link', 'set', peer, 'up');
+    ipn(NS, 'link', 'set', dev, 'up');
+  }
   // DAD stays on (the namespace default, accept_dad=1): the applier must add service addresses without it.
   ipn(NS, 'addr', 'add', '2001:db8:1::11/64', 'dev', 'eth0', 'nodad');
   ipn(NS, 'addr', 'add', 'fd00::1/64', 'dev', 'eth1', 'nodad');
@@ -27,7 +28,7 @@ before(() => {
 });
 
 after(async () => {
-  try { await agent?.close(); } finally { delNs(NS, NSW); }
+  try { await agent?.close(); } finally { delNs(NS); }
 });
 
 const lines = (s: string): string[] => s.trim().split('\n').filter(Boolean).map((x) => x.trim().replace(/\s+/g, ' ')).sort();

@@ -113,6 +113,27 @@ async function serve(): Promise<void> {
     await ctl.request(nl.RTM_NEWLINK, 0, nl.encodeLink({ family: 0, ifindex: l.index, type: 0, flags: up ? nl.IFF_UP : 0, change: nl.IFF_UP }), { what: `set ${name} ${up ? 'up' : 'down'}` });
   };
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /**
+   * Probe (ARP or NDP socket), then block the event loop for `blockMs` (a stalled daemon) and call drain(): the reply
+   * must be delivered by drain() itself, before any event-loop turn. Waits up to `waitMs` (2 s) for it.
+   */
+  type Prober = { sendProbe(t: string): void; drain(): void; onReply(cb: (r: { senderIp: string; atMs: number }) => void): () => void };
+  const probeOnce = async (s: Prober, a: Record<string, unknown>): Promise<unknown> => {
+    const replies: { senderIp: string; atMs: number }[] = [];
+    const off = s.onReply((r) => replies.push(r));
+    const t0 = performance.now();
+    s.sendProbe(a.target as string);
+    const until = t0 + ((a.blockMs as number) ?? 0);
+    while (performance.now() < until) { /* busy: the event loop cannot run */ }
+    const beforeDrain = replies.length;
+    s.drain();
+    const afterDrain = replies.length;
+    const deadline = performance.now() + ((a.waitMs as number) ?? 2000);
+    while (!replies.some((r) => r.senderIp === a.target) && performance.now() < deadline) await sleep(1);
+    off();
+    const r = replies.find((x) => x.senderIp === a.target);
+    return { beforeDrain, afterDrain, reply: r ?? null, rttMs: r ? r.atMs - t0 : null };
+  };
 
   const handlers: Record<string, (a: Record<string, unknown>) => Promise<unknown>> = {
     getLink: async (a) => (await kernel.getLink(a.name as string)) ?? null,
@@ -216,27 +237,7 @@ async function serve(): Promise<void> {
     },
     arpOpen: async (a) => { const s = openArp(a.ifname as string); arps.set(a.ifname as string, s); s.onReply((r) => out({ event: 'arp-reply', ifname: a.ifname, ...r })); return s.mac(); },
     arpGarp: async (a) => { arps.get(a.ifname as string)!.sendGratuitous(a.ip as string); return true; },
-    /**
-     * Probe, then block the event loop for `blockMs` (a stalled daemon) and call drain(): the reply must be
-     * delivered by drain() itself, before any event-loop turn.
-     */
-    arpProbe: async (a) => {
-      const s = arps.get(a.ifname as string)!;
-      const replies: { senderIp: string; senderMac: string; atMs: number }[] = [];
-      const off = s.onReply((r) => replies.push(r));
-      const t0 = performance.now();
-      s.sendProbe(a.target as string);
-      const until = t0 + ((a.blockMs as number) ?? 0);
-      while (performance.now() < until) { /* busy: the event loop cannot run */ }
-      const beforeDrain = replies.length;
-      s.drain();
-      const afterDrain = replies.length;
-      const deadline = performance.now() + 2000;
-      while (!replies.some((r) => r.senderIp === a.target) && performance.now() < deadline) await sleep(1);
-      off();
-      const r = replies.find((x) => x.senderIp === a.target);
-      return { beforeDrain, afterDrain, reply: r ?? null, rttMs: r ? r.atMs - t0 : null };
-    },
+    arpProbe: async (a) => probeOnce(arps.get(a.ifname as string)!, a),
     /** Probe RTT through the event loop (no blocking), median over n. */
     arpProbeBench: async (a) => {
       const s = arps.get(a.ifname as string)!;
@@ -261,24 +262,7 @@ async function serve(): Promise<void> {
       return { mac: s.mac(), linkLocal: s.linkLocal() ?? null };
     },
     ndpNa: async (a) => { ndps.get(a.ifname as string)!.sendUnsolicitedNa(a.address as string); return true; },
-    /** Like arpProbe; waits up to `waitMs` for an NA whose target is `target`. */
-    ndpProbe: async (a) => {
-      const s = ndps.get(a.ifname as string)!;
-      const replies: { senderIp: string; atMs: number }[] = [];
-      const off = s.onReply((r) => replies.push(r));
-      const t0 = performance.now();
-      s.sendProbe(a.target as string);
-      const until = t0 + ((a.blockMs as number) ?? 0);
-      while (performance.now() < until) { /* busy: the event loop cannot run */ }
-      const beforeDrain = replies.length;
-      s.drain();
-      const afterDrain = replies.length;
-      const deadline = performance.now() + ((a.waitMs as number) ?? 2000);
-      while (!replies.some((r) => r.senderIp === a.target) && performance.now() < deadline) await sleep(1);
-      off();
-      const r = replies.find((x) => x.senderIp === a.target);
-      return { beforeDrain, afterDrain, reply: r ?? null, rttMs: r ? r.atMs - t0 : null };
-    },
+    ndpProbe: async (a) => probeOnce(ndps.get(a.ifname as string)!, a),
     /** Sends a unicast NS (what a router whose entry is in PROBE sends) with the codec through a plain packet socket. */
     ndpUnicastNs: async (a) => {
       const n = native.native();

@@ -20,12 +20,6 @@ export { HANET_RTPROT } from '../../core/kernel-plan.js';
 export type { KernelPort, KernelOp, LinkState, DesiredKernelState, AddrSpec, RouteSpec, ProxySpec, SysctlSpec } from '../../core/kernel-types.js';
 
 const NUD_NOARP = 0x40;
-/**
- * IFA_F_NODAD for the IPv6 addresses hanet adds. Measured on 6.18: with DAD an added address stays tentative for
- * ~1-2 s, during which a route with it as `src` is refused (EINVAL "Invalid source address"), and it goes
- * "dadfailed" (unusable for good) when a helper's proxy entry answers the DAD probe (docs/troubleshooting.md).
- */
-const IFA_F_NODAD = 0x02;
 const ENODEV = 19, EEXIST = 17, ESRCH = 3, ENOENT = 2, EADDRNOTAVAIL = 99, EINVAL = 22, EOPNOTSUPP = 95;
 
 /** Thrown by reconcile() when some ops failed; the others were still applied (listed in `applied`). */
@@ -308,7 +302,7 @@ export class LinuxKernel implements KernelPort {
       case 'addr-add': {
         const a = op.addr;
         const msg = (proto: boolean): Uint8Array => encodeAddr({
-          family: familyToAf(a.family), prefixLen: a.prefixLen, flags: a.family === 6 ? IFA_F_NODAD : 0, scope: RT_SCOPE_UNIVERSE,
+          family: familyToAf(a.family), prefixLen: a.prefixLen, flags: a.family === 6 ? 0x02 : 0, scope: RT_SCOPE_UNIVERSE, // IPv6: IFA_F_NODAD, see docs/troubleshooting.md (DAD)
           ifindex: this.ifindex(byName, a.ifname, what), local: a.address, address: a.address,
           ...(proto ? { proto: HANET_RTPROT } : {}),
         });

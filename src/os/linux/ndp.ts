@@ -12,15 +12,14 @@ import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { HanetError } from '../../errors.js';
 import { canonicalIp, isIp, isLinkLocal } from '../../core/ip.js';
-import { formatMac, parseMac } from '../../proto/inet.js';
+import { parseMac } from '../../proto/inet.js';
 import {
   ALL_NODES, ICMPV6_NA, IPPROTO_ICMPV6, IPV6_HEADER_LEN, ND_HOP_LIMIT, UNSPECIFIED, decodeNdp, encodeNdp, multicastMac,
   neighborSolicitation, unsolicitedAdvertisement, type NdpMessage,
 } from '../../proto/ndp.js';
-import type { ArpReplyEvent } from './arp.js';
-import {
-  AF_PACKET, ETH_P_IPV6, PACKET_STATISTICS, SOCK_DGRAM, SOL_PACKET, isNativeError, native, sockaddrLl, type NativePoller,
-} from './native.js';
+import type { ArpAnnouncement, ArpReplyEvent } from './arp.js';
+import { ETH_P_IPV6 } from './native.js';
+import { Listeners, PacketSocket } from './packet-socket.js';
 
 /**
  * A Neighbor Advertisement seen on the interface. `senderIp`/`senderMac` mean what they mean for ARP replies ("this
@@ -42,6 +41,11 @@ export interface NdpSocket {
   sendProbe(target: string): void;
   /** Every NA received on the interface. Returns an unsubscribe function. */
   onReply(cb: (r: NaEvent) => void): () => void;
+  /**
+   * Unsolicited NAs of other hosts (Solicited clear, a target link-layer address that is not this interface's): another
+   * node now answers for `ip`, as with gratuitous ARP. Returns an unsubscribe function.
+   */
+  onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void;
   /** read pending packets now (before judging probe timeouts) */
   drain(): void;
   close(): void;
@@ -61,7 +65,7 @@ export interface NdpOptions {
 /** How long a looked-up link-local address is reused before asking again (getifaddrs per probe would be wasteful). */
 const LINK_LOCAL_TTL_MS = 1000;
 const SKF_AD_PKTTYPE = 0xfffff004; // SKF_AD_OFF (-0x1000) + SKF_AD_PKTTYPE (4)
-const PACKET_OUTGOING = 4;
+const PACKET_OUTGOING = 4; // sll_pkttype of what this host sends
 
 /**
  * Classic BPF over the IPv6 header (a SOCK_DGRAM packet socket filters from the network header): accept incoming
@@ -86,43 +90,13 @@ export function naFilterProgram(): Buffer {
   return b;
 }
 
-class PacketNdpSocket implements NdpSocket {
-  private fd: number;
-  private readonly ifindex: number;
-  private readonly poller: NativePoller;
-  private readonly buf = Buffer.alloc(1500);
-  private readonly listeners: ((r: NaEvent) => void)[] = [];
+class PacketNdpSocket extends PacketSocket implements NdpSocket {
   private linkLocalCache: { at: number; address: string | undefined } | undefined;
-  private closed = false;
+  private readonly replies = new Listeners<NaEvent>();
+  private readonly announcements = new Listeners<ArpAnnouncement>();
 
-  constructor(private readonly ifname: string, private readonly opts: NdpOptions) {
-    const n = native();
-    try {
-      this.ifindex = n.ifNameToIndex(ifname);
-    } catch (e) {
-      throw sockErr(`open NDP socket on ${ifname}: no such interface`, e);
-    }
-    try {
-      // Protocol 0: the socket receives nothing until bind() names ETH_P_IPV6, by which time the filter is in place.
-      this.fd = n.socket(AF_PACKET, SOCK_DGRAM, 0);
-    } catch (e) {
-      throw sockErr(`open NDP socket on ${ifname}`, e);
-    }
-    try {
-      n.attachFilter(this.fd, naFilterProgram());
-      n.bind(this.fd, sockaddrLl(this.ifindex, ETH_P_IPV6));
-      this.poller = new n.Poller(this.fd, n.constants.UV_READABLE, () => this.drain());
-    } catch (e) {
-      n.close(this.fd);
-      throw sockErr(`bind NDP socket to ${ifname}`, e);
-    }
-  }
-
-  /** The interface's current MAC, from the bound packet socket's address (follows MAC changes). */
-  mac(): string {
-    const sa = native().getsockname(this.fd);
-    const halen = sa[11] ?? 0;
-    return formatMac(sa.subarray(12, 12 + Math.min(halen, 8)));
+  constructor(ifname: string, private readonly opts: NdpOptions) {
+    super(ifname, 'NDP', ETH_P_IPV6, { filter: naFilterProgram(), bufferSize: 1500 });
   }
 
   /** The interface's link-local address (looked up at most once a second), or undefined. */
@@ -136,21 +110,10 @@ class PacketNdpSocket implements NdpSocket {
     return found;
   }
 
-  /** Packets that passed the filter since the last call (PACKET_STATISTICS tp_packets; read-and-reset). */
-  takePacketCount(): number {
-    return native().getsockoptInt(this.fd, SOL_PACKET, PACKET_STATISTICS);
-  }
-
   private send(m: NdpMessage, what: string): void {
-    if (this.closed) throw new HanetError('HANET_ERR_SOCKET', `${what} on ${this.ifname}: socket closed`);
     const dstMac = multicastMac(m.destination);
     if (dstMac === undefined) throw new HanetError('HANET_ERR_SOCKET', `${what}: ${m.destination} is not multicast`);
-    const pkt = encodeNdp(m);
-    try {
-      native().sendto(this.fd, Buffer.from(pkt.buffer, pkt.byteOffset, pkt.byteLength), sockaddrLl(this.ifindex, ETH_P_IPV6, parseMac(dstMac)));
-    } catch (e) {
-      throw sockErr(`${what} on ${this.ifname}`, e);
-    }
+    this.sendPacket(encodeNdp(m), parseMac(dstMac)!, what);
   }
 
   sendUnsolicitedNa(address: string): void {
@@ -166,56 +129,26 @@ class PacketNdpSocket implements NdpSocket {
     this.send(neighborSolicitation(canonicalIp(target)!, this.mac(), source), `NDP probe for ${target}`);
   }
 
-  onReply(cb: (r: NaEvent) => void): () => void {
-    this.listeners.push(cb);
-    return () => {
-      const i = this.listeners.indexOf(cb);
-      if (i !== -1) this.listeners.splice(i, 1);
-    };
-  }
+  onReply(cb: (r: NaEvent) => void): () => void { return this.replies.on(cb); }
+  onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void { return this.announcements.on(cb); }
 
-  drain(): void {
-    const n = native();
-    while (!this.closed) {
-      let r;
-      try {
-        r = n.recvfrom(this.fd, this.buf);
-      } catch (e) {
-        if (isNativeError(e) && (e.code === 'ENETDOWN' || e.code === 'ENOBUFS')) continue; // transient: keep reading
-        throw sockErr(`NDP receive on ${this.ifname}`, e);
-      }
-      if (r === null) return;
-      const atMs = performance.now();
-      // sockaddr_ll: ifindex at 4, pkttype at 10, halen at 11, address at 12
-      if (r.address.length < 18 || r.address.readInt32LE(4) !== this.ifindex || r.address[10] === PACKET_OUTGOING) continue;
-      const d = decodeNdp(new Uint8Array(this.buf.buffer, this.buf.byteOffset, Math.min(r.length, this.buf.length)));
-      if (!d.ok || d.value.kind !== 'na') continue;
-      const na = d.value;
-      const ethSource = formatMac(r.address.subarray(12, 12 + Math.min(r.address[11] ?? 0, 8)));
-      const ev: NaEvent = {
-        senderIp: na.target, senderMac: na.targetMac ?? ethSource, sourceIp: na.source,
-        router: na.router, solicited: na.solicited, override: na.override, atMs,
-      };
-      for (const l of [...this.listeners]) l(ev);
+  protected handle(packet: Uint8Array, sourceMac: string, atMs: number): void {
+    const d = decodeNdp(packet);
+    if (!d.ok || d.value.kind !== 'na') return;
+    const na = d.value;
+    if (!na.solicited && na.targetMac !== undefined && this.announcements.size > 0 && na.targetMac !== this.mac()) {
+      this.announcements.emit({ ip: na.target, mac: na.targetMac, atMs });
     }
+    this.replies.emit({
+      senderIp: na.target, senderMac: na.targetMac ?? sourceMac, sourceIp: na.source,
+      router: na.router, solicited: na.solicited, override: na.override, atMs,
+    });
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.poller.stop();
-    try { native().close(this.fd); } catch { /* ignore */ }
-    this.fd = -1;
-    this.listeners.length = 0;
+  protected clearListeners(): void {
+    this.replies.clear();
+    this.announcements.clear();
   }
-}
-
-function sockErr(what: string, e: unknown): HanetError {
-  if (e instanceof HanetError) return e;
-  if (isNativeError(e) && (e.code === 'EPERM' || e.code === 'EACCES')) {
-    return new HanetError('HANET_ERR_PERMISSION', `${what}: ${e.message} (needs CAP_NET_RAW)`, { cause: e });
-  }
-  return new HanetError('HANET_ERR_SOCKET', `${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
 /** Opens an NDP socket on `ifname` (needs CAP_NET_RAW). */
