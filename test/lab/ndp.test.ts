@@ -99,6 +99,24 @@ test('a probe from :: is answered to all-nodes (not solicited) and leaves no cac
   }
 });
 
+test('announcements: another host\'s unsolicited NA is one; answers to probes and our own NAs are not', async (t) => {
+  if (!requireRoot(t)) return;
+  const other = new Agent(B);
+  try {
+    await other.call('ndpOpen', { ifname: 'b0' });
+    const from = agent!.events.length;
+    await agent!.call('ndpProbe', { ifname: 'a0', target: B_IP });   // solicited answer: not an announcement
+    await agent!.call('ndpNa', { ifname: 'a0', address: A_IP });      // our own NA: not seen by our socket
+    await other.call('ndpNa', { ifname: 'b0', address: X });          // B now answers for X
+    await waitFor(() => agent!.events.slice(from).some((e) => e.event === 'ndp-announcement'), { timeoutMs: 2000, what: 'the announcement' });
+    const got = agent!.events.slice(from).filter((e) => e.event === 'ndp-announcement').map((e) => [e.ip, e.mac]);
+    assert.deepEqual(got, [[X, macB]]);
+    await waitFor(() => other.events.some((e) => e.event === 'ndp-announcement' && e.ip === A_IP), { timeoutMs: 2000, what: 'B to see A\'s announcement' });
+  } finally {
+    await other.close();
+  }
+});
+
 test('a probe for an absent address gets no reply', async (t) => {
   if (!requireRoot(t)) return;
   const r = await agent!.call<ProbeResult>('ndpProbe', { ifname: 'a0', target: '2001:db8:1::77', waitMs: 300 });

@@ -256,9 +256,11 @@ async function serve(): Promise<void> {
     },
     // ---- NDP (test/lab/ndp.test.ts) ----
     ndpOpen: async (a) => {
+      ndps.get(a.ifname as string)?.close();
       const s = openNdp(a.ifname as string, a.probeSource ? { probeSource: a.probeSource as 'link-local' | 'unspecified' } : {});
       ndps.set(a.ifname as string, s);
       s.onReply((r) => out({ event: 'na', ifname: a.ifname, ...r }));
+      s.onAnnouncement((r) => out({ event: 'ndp-announcement', ifname: a.ifname, ...r }));
       return { mac: s.mac(), linkLocal: s.linkLocal() ?? null };
     },
     ndpNa: async (a) => { ndps.get(a.ifname as string)!.sendUnsolicitedNa(a.address as string); return true; },
