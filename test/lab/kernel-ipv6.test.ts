@@ -149,9 +149,10 @@ test('cleanupAll removes IPv6 leftovers of a crashed run', async (t) => {
 test('admin-down removes IPv6 addresses (even nodad ones) unless keep_addr_on_down=1', async (t) => {
   if (!requireRoot(t)) return;
   // A hanet owner whose port is set down must keep its service address local (packets for it keep arriving over the
-  // private link): IPv4 addresses survive admin-down, IPv6 ones are flushed by default.
+  // private link): IPv4 addresses survive admin-down, IPv6 ones are flushed by default. (Plain `ip` here: a kernel
+  // port that plans from the state it last left would only see the loss at its next full read.)
   const down = async (): Promise<string[]> => {
-    assert.equal((await agent!.call<ReconcileResult>('reconcile', { desired: { ...release, addresses: [SVC] } })).error, undefined);
+    ipn(NS, 'addr', 'replace', '2001:db8:1::100/128', 'dev', 'eth0', 'nodad');
     ipn(NS, 'link', 'set', 'eth0', 'down');
     const left = addrs('eth0');
     ipn(NS, 'link', 'set', 'eth0', 'up');
@@ -163,5 +164,5 @@ test('admin-down removes IPv6 addresses (even nodad ones) unless keep_addr_on_do
   ipn(NS, '-6', 'route', 'replace', 'default', 'via', '2001:db8:1::1', 'dev', 'eth0');
   nsExec(NS, 'sysctl', '-qw', 'net.ipv6.conf.eth0.keep_addr_on_down=1');
   assert.deepEqual(await down(), ['2001:db8:1::100/128 scope global nodad', '2001:db8:1::11/64 scope global nodad']);
-  assert.equal((await agent!.call<ReconcileResult>('reconcile', { desired: release })).error, undefined);
+  ipn(NS, 'addr', 'del', '2001:db8:1::100/128', 'dev', 'eth0');
 });
