@@ -52,12 +52,20 @@ export interface TakeoverSettings {
   canHelp: boolean;
 }
 
+/** What the running kernel offers that changes how a takeover is set up (found at start). */
+export interface KernelFeatures {
+  /** Per-interface IPv6 `force_forwarding` (Linux 6.17+): IPv6 forwarding without switching it on for every interface. */
+  ipv6ForceForwarding: boolean;
+}
+
 export interface CoreConfig {
   node: string;
   publics: CorePublic[];
   privates: CorePrivate[];
   heartbeat: HeartbeatSettings;
   takeover: TakeoverSettings;
+  /** Default: none of the optional features. */
+  kernel?: KernelFeatures;
 }
 
 export type CoreEvent =
