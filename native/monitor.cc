@@ -8,8 +8,9 @@
 //   - an eventfd (JS -> thread: new config, stop),
 //   - an RTNLGRP_LINK netlink socket (fast path: the kernel's carrier notifications),
 //   - one AF_PACKET SOCK_RAW socket per watched interface, with a classic BPF filter compiled from the rules,
-// and uses one more netlink socket for synchronous RTM_GETLINK reads (the safety net: link-watch notifications of
-// a device whose ifindex equals its iflink, i.e. every physical NIC, can be held back up to 1 s; KERNEL-FACTS.md).
+// The safety net is a periodic direct read (link-watch notifications of a device whose ifindex equals its iflink,
+// i.e. every physical NIC, can be held back up to 1 s; KERNEL-FACTS.md): the device's sysfs carrier file, and a
+// synchronous RTM_GETLINK on one more netlink socket when it differs from the known state (see PollCarrier).
 // JS is woken through a Napi::ThreadSafeFunction (uv_async_send), at most once per batch of observations.
 //
 // Semantics mirror src/core/health.ts: a probe is missed only if no reply arrived before the next probe was sent
@@ -20,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <poll.h>
 #include <string.h>
@@ -200,12 +202,13 @@ struct Iface {
   int64_t carrierIntervalNs = 0;
   std::vector<Target> targets;
   int fd = -1, boundIfindex = 0, proto = 0;
+  int carrierFd = -1, carrierFileIfindex = 0;  // /sys/class/net/<name>/carrier, checked to be this device
   bool filtered = false;
   bool known = false, present = false, up = false, lowerUp = false;
   int ifindex = 0;
   std::string mac;
   int64_t carrierSince = 0, nextCarrierDue = 0;
-  uint64_t carrierReads = 0, linkEvents = 0, frames = 0, unmatched = 0;
+  uint64_t carrierReads = 0, carrierFileReads = 0, linkEvents = 0, frames = 0, unmatched = 0;
   std::string lastError;
   bool ok() const { return present && up && lowerUp; }
 };
@@ -274,7 +277,8 @@ class Engine {
           while (read(efd_, &v, sizeof(v)) > 0) {}
         } else if (tag == kTagTimer) {
           uint64_t v;
-          while (read(tfd_, &v, sizeof(v)) > 0) {}  // overruns after a stall count as one tick
+          ssize_t r = read(tfd_, &v, sizeof(v));  // overruns after a stall count as one tick
+          (void)r;
           armed_ = -1;
         } else if (tag == kTagNl) {
           DrainLinkEvents(now);
@@ -297,7 +301,10 @@ class Engine {
   }
 
   void CloseAll() {
-    for (Iface& f : ifaces_) ClosePacket(f);
+    for (Iface& f : ifaces_) {
+      ClosePacket(f);
+      CloseCarrierFile(f);
+    }
     for (int* fd : {&nlReq_, &nlEv_, &efd_, &tfd_, &ep_}) {
       if (*fd >= 0) close(*fd);
       *fd = -1;
@@ -355,6 +362,7 @@ class Engine {
       if (old != ifaces_.end()) {
         f = std::move(*old);
         old->fd = -1;  // moved
+        old->carrierFd = -1;
         old->name.clear();
         rulesChanged = f.targets.size() != is.targets.size();
         for (size_t i = 0; !rulesChanged && i < f.targets.size(); i++)
@@ -383,11 +391,57 @@ class Engine {
       if (rulesChanged) ClosePacket(f);  // reopened below with the new filter
       next.push_back(std::move(f));
     }
-    for (Iface& f : ifaces_) ClosePacket(f);  // interfaces no longer watched
+    for (Iface& f : ifaces_) {  // interfaces no longer watched
+      ClosePacket(f);
+      CloseCarrierFile(f);
+    }
     ifaces_ = std::move(next);
     for (Iface& f : ifaces_) {
       if (!f.known || f.fd < 0) ReadCarrier(f, now, "start");
     }
+  }
+
+  // The periodic carrier read. /sys/class/net/<name>/carrier is read lock-free by the kernel (carrier_show:
+  // netif_running + netif_carrier_ok, no RTNL) and costs 0.8 µs against 6 µs for an RTM_GETLINK (measured on the
+  // lab's veths): it is read every interval, and only a difference from the known state costs a full RTM_GETLINK.
+  // "1" = running with carrier (up, lowerUp), "0" = running without, EINVAL = not running (admin down).
+  void PollCarrier(Iface& f, int64_t now) {
+    if (f.carrierFd >= 0 && f.present) {
+      f.carrierFileReads++;
+      char b[8];
+      ssize_t n = pread(f.carrierFd, b, sizeof(b), 0);
+      if (n > 0 || errno == EINVAL) {
+        bool up = n > 0, lowerUp = n > 0 && b[0] == '1';
+        if (up == f.up && lowerUp == f.lowerUp) return;
+      }
+    }
+    ReadCarrier(f, now, "poll");
+  }
+
+  static std::string ReadSmallFile(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "";
+    char b[64];
+    ssize_t n = read(fd, b, sizeof(b));
+    close(fd);
+    std::string r(b, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!r.empty() && (r.back() == '\n' || r.back() == ' ')) r.pop_back();
+    return r;
+  }
+
+  // The sysfs mounted here may belong to another network namespace (a container without its own /sys): use the
+  // carrier file only if it names this very device (same ifindex and address); otherwise poll with RTM_GETLINK.
+  void OpenCarrierFile(Iface& f) {
+    CloseCarrierFile(f);
+    f.carrierFileIfindex = f.ifindex;
+    std::string dir = "/sys/class/net/" + f.name + "/";
+    if (ReadSmallFile(dir + "ifindex") != std::to_string(f.ifindex) || ReadSmallFile(dir + "address") != f.mac) return;
+    f.carrierFd = open((dir + "carrier").c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  void CloseCarrierFile(Iface& f) {
+    if (f.carrierFd >= 0) close(f.carrierFd);
+    f.carrierFd = -1;
+    f.carrierFileIfindex = 0;
   }
 
   void ClosePacket(Iface& f) {
@@ -513,7 +567,11 @@ class Engine {
       Emit(std::move(o));
     }
     if (present && (f.fd < 0 || f.boundIfindex != ifindex)) OpenPacket(f);
-    if (!present) ClosePacket(f);
+    if (present && f.carrierFileIfindex != ifindex) OpenCarrierFile(f);
+    if (!present) {
+      ClosePacket(f);
+      CloseCarrierFile(f);
+    }
   }
 
   // A fresh RTM_GETLINK by name: rtnetlink answers inside sendto(), so the reply is queued when it returns.
@@ -593,42 +651,59 @@ class Engine {
 
   // ---- probes and replies ----
 
+  // Reads what is queued, kBatch frames per recvmmsg (one call also tells that the queue is empty), at most
+  // 16 batches per call: a flood cannot starve the timer (epoll is level-triggered and calls again).
   void DrainFrames(Iface& f) {
     if (f.fd < 0) return;
-    for (int i = 0; i < 256; i++) {  // bounded: a flood cannot starve the timer (epoll is level-triggered)
-      sockaddr_ll from{};
-      socklen_t fl = sizeof(from);
-      ssize_t n = recvfrom(f.fd, fbuf_, sizeof(fbuf_), MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &fl);
+    for (int round = 0; round < 16; round++) {
+      mmsghdr msgs[kBatch];
+      iovec iov[kBatch];
+      sockaddr_ll from[kBatch];
+      for (int i = 0; i < kBatch; i++) {
+        iov[i] = {fbuf_[i], sizeof(fbuf_[i])};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      }
+      int n = recvmmsg(f.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
       if (n < 0) {
         if (errno == EINTR || errno == ENETDOWN) continue;
         return;
       }
-      if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != f.boundIfindex) continue;
       int64_t now = MonoNs();
-      f.frames++;
-      size_t len = std::min(static_cast<size_t>(n), sizeof(fbuf_));
-      bool any = false;
-      for (Target& t : f.targets) {
-        int m = MatchRules(t.spec.rules, fbuf_, len);
-        if (m == 0) continue;
-        any = true;
-        // Only 'life' frames (traffic we did not ask for) suppress probes: counting the replies to our own probes
-        // would halve the probe rate and slow detection by an interval for nothing.
-        if (m == 1) { t.life++; t.lastLifeAt = now; continue; }
-        t.replies++;
-        t.lastReplyAt = now;
-        if (t.lastProbeAt >= 0) t.rttNs = now - t.lastProbeAt;
-        if (t.misses > 0 || !t.confirmed) {
-          Obs o{ObsKind::kReply, f.name, t.spec.id, now};
-          o.misses = t.misses;  // how many probes were missed before this reply
-          o.rttNs = t.rttNs;
-          Emit(std::move(o));
-        }
-        t.misses = 0;
-        t.confirmed = true;
+      for (int i = 0; i < n; i++) {
+        if (from[i].sll_pkttype == PACKET_OUTGOING || from[i].sll_ifindex != f.boundIfindex) continue;
+        OnFrame(f, fbuf_[i], std::min<size_t>(msgs[i].msg_len, sizeof(fbuf_[i])), now);
       }
-      if (!any) f.unmatched++;
+      if (n < kBatch) return;
     }
+  }
+
+  void OnFrame(Iface& f, const uint8_t* frame, size_t len, int64_t now) {
+    f.frames++;
+    bool any = false;
+    for (Target& t : f.targets) {
+      int m = MatchRules(t.spec.rules, frame, len);
+      if (m == 0) continue;
+      any = true;
+      // Only 'life' frames (traffic we did not ask for) suppress probes: counting the replies to our own probes
+      // would halve the probe rate and slow detection by an interval for nothing.
+      if (m == 1) { t.life++; t.lastLifeAt = now; continue; }
+      t.replies++;
+      t.lastReplyAt = now;
+      if (t.lastProbeAt >= 0) t.rttNs = now - t.lastProbeAt;
+      if (t.misses > 0 || !t.confirmed) {
+        Obs o{ObsKind::kReply, f.name, t.spec.id, now};
+        o.misses = t.misses;  // how many probes were missed before this reply
+        o.rttNs = t.rttNs;
+        Emit(std::move(o));
+      }
+      t.misses = 0;
+      t.confirmed = true;
+    }
+    if (!any) f.unmatched++;
   }
 
   // One probe slot of a target, mirroring PublicHealth.probeSent(): the previous probe is missed if no reply came
@@ -675,7 +750,7 @@ class Engine {
   void RunDue(int64_t now) {
     for (Iface& f : ifaces_) {
       if (f.carrierIntervalNs > 0 && now + Slack(f.carrierIntervalNs) >= f.nextCarrierDue) {
-        ReadCarrier(f, now, "poll");
+        PollCarrier(f, now);
         f.nextCarrierDue = NextOnGrid(f.carrierIntervalNs, now);
       }
     }
@@ -719,7 +794,8 @@ class Engine {
   uint32_t seq_ = 0;
   uint64_t nextKey_ = 0, wakeups_ = 0;
   alignas(8) uint8_t rbuf_[64 * 1024];
-  uint8_t fbuf_[2048];
+  static constexpr int kBatch = 8;
+  uint8_t fbuf_[kBatch][kSnapLen];  // the filter keeps kSnapLen bytes of a frame
 };
 
 // ---- JS binding ----
@@ -960,6 +1036,8 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         o.Set("protocol", f.proto);
         o.Set("filtered", f.filtered);
         o.Set("carrierReads", static_cast<double>(f.carrierReads));
+        o.Set("carrierFile", f.carrierFd >= 0);
+        o.Set("carrierFileReads", static_cast<double>(f.carrierFileReads));
         o.Set("linkEvents", static_cast<double>(f.linkEvents));
         o.Set("frames", static_cast<double>(f.frames));
         o.Set("unmatched", static_cast<double>(f.unmatched));

@@ -46,7 +46,9 @@ export interface InterfaceStats {
   ifname: string; ifindex: number; present: boolean; up: boolean; lowerUp: boolean;
   /** the packet socket is open; `protocol` it is bound to (0x0806 ARP, 3 = all); `filtered`: a BPF filter is attached */
   socket: boolean; protocol: number; filtered: boolean;
-  carrierReads: number; linkEvents: number; frames: number; unmatched: number; targets: TargetStats[];
+  /** RTM_GETLINK reads; `carrierFile`: the sysfs carrier file is this device's and read every interval instead */
+  carrierReads: number; carrierFile: boolean; carrierFileReads: number;
+  linkEvents: number; frames: number; unmatched: number; targets: TargetStats[];
 }
 export interface MonitorStats {
   /** epoll wake-ups of the thread; `jsWakeups`: batches delivered to JavaScript; `observations` in them */

@@ -137,7 +137,8 @@ export interface NativeTargetStats {
 }
 export interface NativeIfaceStats {
   ifname: string; ifindex: number; present: boolean; up: boolean; lowerUp: boolean; socket: boolean; protocol: number;
-  filtered: boolean; carrierReads: number; linkEvents: number; frames: number; unmatched: number; targets: NativeTargetStats[];
+  filtered: boolean; carrierReads: number; carrierFile: boolean; carrierFileReads: number; linkEvents: number; frames: number; unmatched: number;
+  targets: NativeTargetStats[];
 }
 export interface NativeMonitorStats { wakeups: number; jsWakeups: number; observations: number; interfaces: NativeIfaceStats[] }
 export interface NativeMonitor {
