@@ -8,6 +8,13 @@
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "hanet_gap1ms",
+      "type": "executable",
+      "sources": ["native/gap1ms.c"],
+      "cflags": ["-Wall", "-Wextra"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

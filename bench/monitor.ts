@@ -57,8 +57,8 @@ class Child {
   }
 }
 
-async function startChild(ns: string, mode: Mode): Promise<Child> {
-  const c = new Child(ns, [mode]);
+async function startChild(ns: string, mode: Mode, extra: string[] = []): Promise<Child> {
+  const c = new Child(ns, [mode, ...extra]);
   if (mode !== 'node') await c.next(); // { ready }
   return c;
 }
@@ -75,10 +75,30 @@ async function main(): Promise<void> {
     runs, seconds, saturate_s: saturate,
     footprint: {} as Record<Mode, { cpu_pct: number[]; rss_mib: number[]; monitor_thread_pct: number[]; main_thread_pct: number[] }>,
     carrier_ms: {} as Record<string, { latency: number[]; sources: Record<string, number> }>,
+    /** the same on a veth whose ends share their ifindex: events held back as for a physical NIC */
+    carrier_nonurgent_ms: {} as Record<string, { latency: number[]; sources: Record<string, number> }>,
     silent_ms: {} as Record<string, { miss1: number[]; miss2: number[] }>,
     saturated: {} as Record<string, { misses: number; link_changes: number; probes_ok: boolean }>,
   };
+  // A veth whose two ends have the same ifindex: linkwatch holds its carrier events back (up to 1 s), as for a
+  // physical NIC, so only the direct read sees a cut quickly (KERNEL-FACTS.md).
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('ip', ['link', 'add', 'nu0', 'netns', lab.ns('a'), 'index', '77', 'type', 'veth', 'peer', 'name', 'nu1', 'netns', lab.ns('b'), 'index', '77']);
+  await lab.exec('a', ['ip', 'link', 'set', 'nu0', 'up'], { check: true });
+  await lab.exec('b', ['ip', 'link', 'set', 'nu1', 'up'], { check: true });
   const cutterProc = new Child(lab.ns('sw'), ['cutter']);
+  const cutterB = new Child(lab.ns('b'), ['cutter']);
+  const cut = async (c: Child, mode: 'carrier' | 'silent' | 'up', port: string): Promise<number> => {
+    c.proc.stdin!.write(`${JSON.stringify({ mode, port })}\n`);
+    const r = await c.next();
+    if (typeof r.t0 !== 'number') throw new Error(`cut failed: ${JSON.stringify(r)}`);
+    return r.t0;
+  };
+  const tally = (rec: { latency: number[]; sources: Record<string, number> }, o: Obs | undefined, t0: number): void => {
+    if (!o) return;
+    rec.latency.push(r2(o.monoMs - t0));
+    rec.sources[o.source ?? '?'] = (rec.sources[o.source ?? '?'] ?? 0) + 1;
+  };
   try {
     // 1. idle footprint, modes interleaved so that machine noise spreads over all of them
     const modes: Mode[] = ['native', 'js', 'node'];
@@ -107,8 +127,9 @@ async function main(): Promise<void> {
     }
     // 2. detection latency: cut a's switch port, time from the netlink call to the observation in JS
     for (const m of ['native', 'js'] as const) {
-      const c = await startChild(lab.ns('a'), m);
+      const c = await startChild(lab.ns('a'), m, ['nu0']);
       out.carrier_ms[m] = { latency: [], sources: {} };
+      out.carrier_nonurgent_ms[m] = { latency: [], sources: {} };
       out.silent_ms[m] = { miss1: [], miss2: [] };
       const replied = (from: number) => until(() => c.obs.slice(from).some((o) => o.type === 'reply' && o.iface === 'eth0'), 5000, 2);
       await replied(0);
@@ -116,16 +137,9 @@ async function main(): Promise<void> {
         for (const mode of ['carrier', 'silent'] as const) {
           await sleep(300 + Math.random() * INTERVAL_MS); // random phase against the probe grid
           const i = c.obs.length;
-          cutterProc.proc.stdin!.write(`${JSON.stringify({ mode, port: 'a-eth0' })}\n`);
-          const cut = await cutterProc.next();
-          if (typeof cut.t0 !== 'number') throw new Error(`cut failed: ${JSON.stringify(cut)}`);
-          const t0 = cut.t0;
+          const t0 = await cut(cutterProc, mode, 'a-eth0');
           if (mode === 'carrier') {
-            const o = await until(() => c.obs.slice(i).find((x) => x.type === 'link' && x.iface === 'eth0' && !x.lowerUp), 5000, 2);
-            if (o) {
-              out.carrier_ms[m].latency.push(r2(o.monoMs - t0));
-              out.carrier_ms[m].sources[o.source ?? '?'] = (out.carrier_ms[m].sources[o.source ?? '?'] ?? 0) + 1;
-            }
+            tally(out.carrier_ms[m], await until(() => c.obs.slice(i).find((x) => x.type === 'link' && x.iface === 'eth0' && !x.lowerUp), 5000, 2), t0);
           } else {
             const m2 = await until(() => c.obs.slice(i).find((x) => x.type === 'miss' && x.iface === 'eth0' && x.misses === 2), 5000, 2);
             const m1 = c.obs.slice(i).find((x) => x.type === 'miss' && x.iface === 'eth0' && x.misses === 1);
@@ -136,6 +150,13 @@ async function main(): Promise<void> {
           await lab.heal('a:eth0');
           await replied(j);
         }
+        await sleep(300 + Math.random() * INTERVAL_MS);
+        const k = c.obs.length;
+        const t0 = await cut(cutterB, 'carrier', 'nu1');
+        tally(out.carrier_nonurgent_ms[m], await until(() => c.obs.slice(k).find((x) => x.type === 'link' && x.iface === 'nu0' && !x.lowerUp), 5000, 2), t0);
+        const l = c.obs.length;
+        await cut(cutterB, 'up', 'nu1');
+        await until(() => c.obs.slice(l).some((x) => x.type === 'link' && x.iface === 'nu0' && x.lowerUp), 5000, 2);
       }
       log(`detection ${m}: carrier ${stats(out.carrier_ms[m].latency)} ms, silent miss1 ${stats(out.silent_ms[m].miss1)} miss2 ${stats(out.silent_ms[m].miss2)} ms`);
       // 3. both cores saturated by two busy processes: no miss, no link change may be reported
@@ -152,6 +173,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await cutterProc.stop();
+    await cutterB.stop();
     await lab.down();
   }
   if (json) { print(out); return; }
@@ -163,6 +185,7 @@ async function main(): Promise<void> {
   for (const m of ['native', 'js']) {
     console.log(`Detection (${m}), cut by netlink in the switch namespace -> observation in JS (ms), median [min–max] of ${runs}:`);
     console.log(`  carrier cut -> link down seen : ${stats(out.carrier_ms[m]?.latency ?? [])} (by ${JSON.stringify(out.carrier_ms[m]?.sources ?? {})})`);
+    console.log(`  same, events held back (NIC)  : ${stats(out.carrier_nonurgent_ms[m]?.latency ?? [])} (by ${JSON.stringify(out.carrier_nonurgent_ms[m]?.sources ?? {})})`);
     console.log(`  silent cut  -> 1st miss       : ${stats(out.silent_ms[m]?.miss1 ?? [])}`);
     console.log(`  silent cut  -> 2nd miss       : ${stats(out.silent_ms[m]?.miss2 ?? [])}`);
     if (out.saturated[m]) console.log(`  both cores saturated ${saturate} s: ${out.saturated[m]!.misses} miss observations, ${out.saturated[m]!.link_changes} link changes`);

@@ -6,7 +6,10 @@ import { performance } from 'node:perf_hooks';
 
 export type ChildMode = 'native' | 'js' | 'node';
 export interface Obs { type: string; iface: string; monoMs: number; lowerUp?: boolean; misses?: number; source?: string }
-const IFACES = [{ ifname: 'eth0', gw: '10.0.0.1' }, { ifname: 'eth1', gw: '192.168.100.2' }];
+// Probed interfaces of server a in the `pair` lab, plus carrier-only interfaces named after the mode on the command line.
+const IFACES: Array<{ ifname: string; gw?: string }> = [
+  { ifname: 'eth0', gw: '10.0.0.1' }, { ifname: 'eth1', gw: '192.168.100.2' }, ...process.argv.slice(3).map((ifname) => ({ ifname })),
+];
 export const INTERVAL_MS = 10;
 const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, as the monitor's times
 const print = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
@@ -18,7 +21,7 @@ async function nativeChild(): Promise<void> {
     interfaces: IFACES.map((f) => ({
       ifname: f.ifname, carrierIntervalMs: INTERVAL_MS,
       // `ip netns exec` mounts the namespace's own sysfs: the MAC read here is this namespace's interface's.
-      targets: [arpTarget({ id: 'gw', ownMac: readFileSync(`/sys/class/net/${f.ifname}/address`, 'utf8').trim(), targetIp: f.gw, intervalMs: INTERVAL_MS })],
+      targets: f.gw ? [arpTarget({ id: 'gw', ownMac: readFileSync(`/sys/class/net/${f.ifname}/address`, 'utf8').trim(), targetIp: f.gw, intervalMs: INTERVAL_MS })] : [],
     })),
   });
   mon.onObservation((o) => print({ obs: o }));
@@ -31,11 +34,11 @@ async function jsChild(): Promise<void> {
   const { openArp } = await import('../../src/os/linux/arp.js');
   const kernel = openKernel();
   const st = IFACES.map((f) => ({
-    ...f, arp: openArp(f.ifname), ok: undefined as boolean | undefined, since: 0, lastProbe: -Infinity,
+    ...f, arp: f.gw ? openArp(f.ifname) : undefined, ok: undefined as boolean | undefined, since: 0, lastProbe: -Infinity,
     lastProbeAt: undefined as number | undefined, lastReplyAt: -1, misses: 0, confirmed: false,
   }));
   for (const s of st) {
-    s.arp.onReply((r) => {
+    s.arp?.onReply((r) => {
       if (r.senderIp !== s.gw) return;
       s.lastReplyAt = r.atMs;
       if (s.misses > 0 || !s.confirmed) print({ obs: { type: 'reply', iface: s.ifname, monoMs: monoMs(), afterMisses: s.misses } });
@@ -50,7 +53,7 @@ async function jsChild(): Promise<void> {
     void Promise.all(st.map((s) => kernel.getLink(s.ifname).catch(() => undefined))).then((links) => {
       const now = performance.now();
       st.forEach((s, i) => {
-        s.arp.drain();
+        s.arp?.drain();
         const l = links[i];
         const ok = !!l && l.up && l.lowerUp;
         if (ok !== s.ok) {
@@ -59,6 +62,7 @@ async function jsChild(): Promise<void> {
         }
       });
       for (const s of st) {
+        if (!s.arp || !s.gw) continue;
         if (now - s.lastProbe < INTERVAL_MS * 0.75) continue;
         s.lastProbe = now;
         if (s.ok && s.lastProbeAt !== undefined && s.lastProbeAt >= s.since && s.lastReplyAt < s.lastProbeAt) {
@@ -73,22 +77,41 @@ async function jsChild(): Promise<void> {
   print({ ready: true });
 }
 
-/** Cuts a switch port by netlink from inside the switch's namespace and reports CLOCK_MONOTONIC around the call. */
+/**
+ * Cuts ports by netlink from inside their namespace and reports CLOCK_MONOTONIC around the calls (JSON lines in,
+ * JSON lines out): `carrier` (admin down: the peer loses carrier), `up`, `silent` (off its bridge, carrier kept),
+ * `rejoin` (back on bridge `bridge`), and `blackout` (silent for `ms`, then rejoin: a blackout of known length).
+ */
 async function cutter(): Promise<void> {
   const { NetlinkSocket } = await import('../../src/os/linux/netlink.js');
   const { native } = await import('../../src/os/linux/native.js');
   const { RTM_NEWLINK, IFF_UP, encodeLink } = await import('../../src/proto/netlink.js');
   const nl = NetlinkSocket.open();
   const IFLA_MASTER = 10;
-  createInterface({ input: process.stdin }).on('line', (line) => {
-    const { mode, port } = JSON.parse(line) as { mode: 'carrier' | 'silent'; port: string };
-    const ifindex = native().ifNameToIndex(port);
-    const link = encodeLink({ family: 0, ifindex, type: 0, flags: 0, change: mode === 'carrier' ? IFF_UP : 0 });
-    // silent: IFLA_MASTER = 0 takes the port off the bridge (`ip link set ... nomaster`); the carrier stays up
-    const master = Uint8Array.of(8, 0, IFLA_MASTER, 0, 0, 0, 0, 0);
-    const payload = mode === 'carrier' ? link : Buffer.concat([link, master]);
+  type Cmd = { mode: 'carrier' | 'silent' | 'up' | 'rejoin' | 'blackout'; port: string; bridge?: string; ms?: number };
+  const set = async (c: Cmd, mode: Exclude<Cmd['mode'], 'blackout'>): Promise<[number, number]> => {
+    const ifindex = native().ifNameToIndex(c.port);
+    const link = encodeLink({ family: 0, ifindex, type: 0, flags: mode === 'up' ? IFF_UP : 0, change: mode === 'carrier' || mode === 'up' ? IFF_UP : 0 });
+    // IFLA_MASTER (u32): 0 takes the port off its bridge (`ip link set ... nomaster`), a bridge's ifindex puts it back
+    const master = Buffer.alloc(8);
+    master.writeUInt16LE(8, 0);
+    master.writeUInt16LE(IFLA_MASTER, 2);
+    master.writeUInt32LE(mode === 'rejoin' ? native().ifNameToIndex(c.bridge ?? 'br0') : 0, 4);
+    const payload = mode === 'silent' || mode === 'rejoin' ? Buffer.concat([link, master]) : link;
     const t0 = monoMs();
-    void nl.request(RTM_NEWLINK, 0, payload, { what: `cut ${port}` }).then(() => print({ t0, t1: monoMs() }), (e: Error) => print({ error: e.message }));
+    await nl.request(RTM_NEWLINK, 0, payload, { what: `${mode} ${c.port}` });
+    return [t0, monoMs()];
+  };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const c = JSON.parse(line) as Cmd;
+    const run = async (): Promise<Record<string, number>> => {
+      if (c.mode !== 'blackout') { const [t0, t1] = await set(c, c.mode); return { t0, t1 }; }
+      const [t0, t1] = await set(c, 'silent');
+      while (monoMs() < t1 + (c.ms ?? 20)) { /* busy: a timer would add its own lateness to the blackout */ }
+      const [t2, t3] = await set(c, 'rejoin');
+      return { t0, t1, t2, t3 };
+    };
+    run().then(print, (e: Error) => print({ error: e.message }));
   });
 }
 
