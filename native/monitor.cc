@@ -1,22 +1,28 @@
 // hanet link monitor: one native thread that watches public interfaces (carrier via netlink events and direct
-// RTM_GETLINK reads; probe frames sent on a timer and their replies matched) and wakes JavaScript only when an
-// observation changes. Policy stays in TypeScript (src/os/linux/monitor.ts): JS hands in ready-made probe frames
-// and byte-pattern match rules; this file knows no protocol, so NDP will need no new C code.
+// reads; probe frames sent on a timer and their replies matched) and wakes JavaScript only when an observation
+// changes. Policy stays in TypeScript (src/os/linux/monitor.ts): JS hands in ready-made probe frames and
+// byte-pattern match rules; this file knows no protocol, so NDP will need no new C code.
 //
 // Threads and fds: the monitor thread blocks in epoll_wait on
-//   - a timerfd (absolute CLOCK_MONOTONIC deadline = the earliest due carrier read or probe),
+//   - a timerfd (absolute CLOCK_MONOTONIC deadline = the earliest due carrier read or probe slot; schedules share
+//     one grid, so carrier reads and probes of every interface take one wake-up per interval),
 //   - an eventfd (JS -> thread: new config, stop),
 //   - an RTNLGRP_LINK netlink socket (fast path: the kernel's carrier notifications),
-//   - one AF_PACKET SOCK_RAW socket per watched interface, with a classic BPF filter compiled from the rules,
-// The safety net is a periodic direct read (link-watch notifications of a device whose ifindex equals its iflink,
-// i.e. every physical NIC, can be held back up to 1 s; KERNEL-FACTS.md): the device's sysfs carrier file, and a
-// synchronous RTM_GETLINK on one more netlink socket when it differs from the known state (see PollCarrier).
+//   - per interface, one AF_PACKET socket that sends the probes and queues only replies (a classic BPF filter
+//     compiled from the rules); it is in the epoll set only while a target is unconfirmed or missing: in steady
+//     state replies are read at the next probe slot, so an idle interface costs one wake-up per interval.
+// Per target with 'life' rules, one more AF_PACKET socket that is never read: the kernel counts the frames its
+// filter accepts (passive liveness, see OpenLife). The safety net for the carrier is a periodic direct read
+// (link-watch notifications of a device whose ifindex equals its iflink, i.e. every physical NIC, can be held back
+// up to 1 s; KERNEL-FACTS.md): the device's sysfs carrier file, and a synchronous RTM_GETLINK on one more netlink
+// socket when it differs from the known state (see PollCarrier).
 // JS is woken through a Napi::ThreadSafeFunction (uv_async_send), at most once per batch of observations.
 //
 // Semantics mirror src/core/health.ts: a probe is missed only if no reply arrived before the next probe was sent
 // (the socket is drained right before each send); misses are counted per probe, never per wall-clock window, and
 // consecutive probes are at least half an interval apart, so a stalled thread or process never makes a false miss.
-// Times are CLOCK_MONOTONIC milliseconds (the clock of process.hrtime and performance.now in Node).
+// Times are CLOCK_MONOTONIC milliseconds (the clock of process.hrtime and performance.now in Node); replies carry
+// the kernel's receive time.
 #include "monitor.h"
 
 #include <arpa/inet.h>
@@ -56,11 +62,13 @@ constexpr unsigned kIffLowerUp = 0x10000;
 constexpr int kIfNameSize = 16;
 constexpr uint32_t kSnapLen = 256;  // bytes of a matching frame the filter keeps: headers only
 
-int64_t MonoNs() {
+int64_t ClockNs(clockid_t c) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(c, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
+int64_t MonoNs() { return ClockNs(CLOCK_MONOTONIC); }
+int64_t RealNs() { return ClockNs(CLOCK_REALTIME); }
 double NsToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 std::string ErrnoName(int err) {
   const char* n = strerrorname_np(err);
@@ -87,10 +95,10 @@ bool SameRules(const std::vector<Rule>& a, const std::vector<Rule>& b) {
   return true;
 }
 
-// 0: no rule matches, 1: a 'life' rule matches, 2: a 'reply' rule matches.
-int MatchRules(const std::vector<Rule>& rules, const uint8_t* f, size_t len) {
-  int best = 0;
+// Whether a frame matches one of the 'reply' rules (life frames are counted by the kernel, see OpenLife).
+bool MatchesReply(const std::vector<Rule>& rules, const uint8_t* f, size_t len) {
   for (const Rule& r : rules) {
+    if (!r.reply) continue;
     if (r.ethertype >= 0 && (len < 14 || ((f[12] << 8) | f[13]) != r.ethertype)) continue;
     bool ok = true;
     for (const ByteMatch& m : r.bytes) {
@@ -98,19 +106,20 @@ int MatchRules(const std::vector<Rule>& rules, const uint8_t* f, size_t len) {
       for (size_t i = 0; i < m.value.size() && ok; i++) ok = (f[m.offset + i] & m.mask[i]) == (m.value[i] & m.mask[i]);
       if (!ok) break;
     }
-    if (ok) best = std::max(best, r.reply ? 2 : 1);
+    if (ok) return true;
   }
-  return best;
+  return false;
 }
 
-// Classic BPF accepting (first kSnapLen bytes of) frames that match any rule and are not our own outgoing
-// frames, so that the thread is woken only by frames it cares about. Empty result: cannot express (jumps > 255).
-std::vector<sock_filter> CompileFilter(const std::vector<const Rule*>& rules) {
+// Classic BPF: the first rule a frame matches decides (accept: keep kSnapLen bytes; else drop); no match, or our
+// own outgoing frame: drop. So a socket queues only the frames it is for. Empty result: cannot express (jumps > 255).
+using FilterRule = std::pair<const Rule*, bool>;  // rule, accept
+std::vector<sock_filter> CompileFilter(const std::vector<FilterRule>& rules) {
   std::vector<sock_filter> p;
   p.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(SKF_AD_OFF + SKF_AD_PKTTYPE)));
   p.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1));
   p.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
-  for (const Rule* r : rules) {
+  for (const auto& [r, accept] : rules) {
     std::vector<size_t> toNext;  // instructions whose jf must reach the next rule
     uint32_t minLen = r->ethertype >= 0 ? 14 : 0;
     for (const ByteMatch& m : r->bytes) minLen = std::max<uint32_t>(minLen, m.offset + static_cast<uint32_t>(m.value.size()));
@@ -142,7 +151,7 @@ std::vector<sock_filter> CompileFilter(const std::vector<const Rule*>& rules) {
         i += n;
       }
     }
-    p.push_back(BPF_STMT(BPF_RET | BPF_K, kSnapLen));
+    p.push_back(BPF_STMT(BPF_RET | BPF_K, accept ? kSnapLen : 0));
     size_t next = p.size();
     for (size_t j : toNext) {
       size_t off = next - (j + 1);
@@ -189,8 +198,10 @@ struct Shared {
 
 struct Target {
   TargetSpec spec;
+  int lifeFd = -1;  // counts the frames of the 'life' rules (never read: PACKET_STATISTICS), -1 without such rules
   int64_t nextDue = 0;
-  int64_t lastProbeAt = -1, lastReplyAt = -1, lastLifeAt = -1, lastTickAt = -1, rttNs = -1;
+  int64_t lastProbeAt = -1, lastReplyAt = -1, rttNs = -1;
+  bool replied = false;  // a reply was read since the last probe was sent
   uint32_t misses = 0;
   bool confirmed = false;  // a reply arrived since the last carrier change
   uint64_t sent = 0, suppressed = 0, replies = 0, life = 0, sendErrors = 0, missedTotal = 0;
@@ -201,7 +212,8 @@ struct Iface {
   std::string name;
   int64_t carrierIntervalNs = 0;
   std::vector<Target> targets;
-  int fd = -1, boundIfindex = 0, proto = 0;
+  int fd = -1, boundIfindex = 0, proto = 0;  // sends the probes, receives the replies
+  bool watched = false;  // fd is in the epoll set with EPOLLIN
   int carrierFd = -1, carrierFileIfindex = 0;  // /sys/class/net/<name>/carrier, checked to be this device
   bool filtered = false;
   bool known = false, present = false, up = false, lowerUp = false;
@@ -288,6 +300,7 @@ class Engine {
       }
       if (pending_) Apply(std::move(pending_), MonoNs());
       RunDue(MonoNs());
+      for (Iface& f : ifaces_) UpdateWatch(f);
       Arm();
       lk.unlock();
       Flush(notify);
@@ -367,6 +380,7 @@ class Engine {
         rulesChanged = f.targets.size() != is.targets.size();
         for (size_t i = 0; !rulesChanged && i < f.targets.size(); i++)
           rulesChanged = f.targets[i].spec.id != is.targets[i].id || !SameRules(f.targets[i].spec.rules, is.targets[i].rules);
+        if (rulesChanged) ClosePacket(f);  // with the old targets' sockets; reopened below with the new rules
       } else {
         f.key = kTagIfaceBase + nextKey_++;
         f.name = is.name;
@@ -388,7 +402,6 @@ class Engine {
         ts.push_back(std::move(t));
       }
       f.targets = std::move(ts);
-      if (rulesChanged) ClosePacket(f);  // reopened below with the new filter
       next.push_back(std::move(f));
     }
     for (Iface& f : ifaces_) {  // interfaces no longer watched
@@ -445,49 +458,69 @@ class Engine {
   }
 
   void ClosePacket(Iface& f) {
-    if (f.fd < 0) return;
-    epoll_ctl(ep_, EPOLL_CTL_DEL, f.fd, nullptr);
-    close(f.fd);
+    if (f.fd >= 0) {
+      epoll_ctl(ep_, EPOLL_CTL_DEL, f.fd, nullptr);
+      close(f.fd);
+    }
     f.fd = -1;
     f.boundIfindex = 0;
+    f.watched = false;
+    for (Target& t : f.targets) {
+      if (t.lifeFd >= 0) close(t.lifeFd);
+      t.lifeFd = -1;
+    }
   }
 
-  void OpenPacket(Iface& f) {
-    ClosePacket(f);
-    std::vector<const Rule*> rules;
+  // An AF_PACKET socket on f's device that queues only the frames `rules` accept. One ethertype among the accepted
+  // rules: bound to it (the kernel runs the filter on that type only); otherwise ETH_P_ALL without our outgoing
+  // frames; no accepting rule: protocol 0, receives nothing (a send-only socket). -1 on failure (reported).
+  int OpenFiltered(Iface& f, const std::vector<FilterRule>& rules, bool* filtered, int* protocol) {
     int proto = -2;  // -2: none yet, -1: mixed
-    for (const Target& t : f.targets)
-      for (const Rule& r : t.spec.rules) {
-        rules.push_back(&r);
-        int et = r.ethertype >= 0 ? r.ethertype : ETH_P_ALL;
-        proto = proto == -2 ? et : proto == et ? proto : ETH_P_ALL;
-      }
-    // No rules: a send-only socket (protocol 0 receives nothing). One ethertype: the kernel delivers only that
-    // type (no filter run for other traffic); otherwise ETH_P_ALL, with outgoing frames ignored.
-    f.proto = proto < 0 ? 0 : proto;
+    for (const auto& [r, accept] : rules) {
+      if (!accept) continue;
+      int et = r->ethertype >= 0 ? r->ethertype : ETH_P_ALL;
+      proto = proto == -2 ? et : proto == et ? proto : ETH_P_ALL;
+    }
+    proto = proto == -1 ? static_cast<int>(ETH_P_ALL) : proto == -2 ? 0 : proto;
     int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  // protocol 0 until bound: nothing queued
-    if (fd < 0) return SocketError(f, "socket(AF_PACKET)", errno);
-    f.filtered = false;
-    if (!rules.empty()) {
+    if (fd < 0) { SocketError(f, "socket(AF_PACKET)", errno); return -1; }
+    *filtered = false;
+    if (proto != 0) {
       std::vector<sock_filter> prog = CompileFilter(rules);
       if (!prog.empty()) {
         sock_fprog fp{static_cast<unsigned short>(prog.size()), prog.data()};
-        f.filtered = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) == 0;
+        *filtered = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) == 0;
       }
     }
-    if (f.proto == ETH_P_ALL) {
+    if (proto == ETH_P_ALL) {
       int one = 1;
       setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));  // Linux >= 4.20; the filter covers older
     }
     sockaddr_ll sll{};
     sll.sll_family = AF_PACKET;
-    sll.sll_protocol = htons(static_cast<uint16_t>(f.proto));
+    sll.sll_protocol = htons(static_cast<uint16_t>(proto));
     sll.sll_ifindex = f.ifindex;
     if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0) {
       int err = errno;
       close(fd);
-      return SocketError(f, "bind(AF_PACKET)", err);
+      SocketError(f, "bind(AF_PACKET)", err);
+      return -1;
     }
+    *protocol = proto;
+    return fd;
+  }
+
+  void OpenPacket(Iface& f) {
+    ClosePacket(f);
+    std::vector<FilterRule> replies;
+    for (const Target& t : f.targets)
+      for (const Rule& r : t.spec.rules)
+        if (r.reply) replies.push_back({&r, true});
+    int fd = OpenFiltered(f, replies, &f.filtered, &f.proto);
+    if (fd < 0) return;
+    // Kernel receive times: a reply read late (steady state, see UpdateWatch) still tells when it arrived.
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = f.key;
@@ -497,8 +530,57 @@ class Engine {
       return SocketError(f, "epoll_ctl", err);
     }
     f.fd = fd;
+    f.watched = true;
     f.boundIfindex = f.ifindex;
+    for (Target& t : f.targets) OpenLife(f, t);
     f.lastError.clear();
+  }
+
+  // Passive liveness at no cost per frame: a socket whose filter accepts the target's 'life' frames (but not its
+  // replies: counting the answers to our own probes would halve the probe rate), with the smallest receive
+  // buffer and never read. The kernel counts every frame the filter accepts, queued or dropped
+  // (PACKET_STATISTICS); the count is read once per probe slot.
+  void OpenLife(Iface& f, Target& t) {
+    std::vector<FilterRule> rules;
+    for (const Rule& r : t.spec.rules) if (r.reply) rules.push_back({&r, false});
+    size_t replyRules = rules.size();
+    for (const Rule& r : t.spec.rules) if (!r.reply) rules.push_back({&r, true});
+    if (rules.size() == replyRules) return;
+    bool filtered = false;
+    int protocol = 0;
+    int fd = OpenFiltered(f, rules, &filtered, &protocol);
+    if (fd < 0) return;
+    if (!filtered) {  // unfiltered, every frame would count as life: better none
+      close(fd);
+      return SocketError(f, "life filter", EINVAL);
+    }
+    int zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof(zero));  // the kernel's minimum
+    t.lifeFd = fd;
+    LifeFrames(t);  // start counting now
+  }
+
+  // Frames counted by the target's life socket since the last call.
+  static uint64_t LifeFrames(Target& t) {
+    if (t.lifeFd < 0) return 0;
+    tpacket_stats st{};
+    socklen_t len = sizeof(st);
+    if (getsockopt(t.lifeFd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return 0;
+    return st.tp_packets;  // includes tp_drops (frames that found the buffer full)
+  }
+
+  // In steady state (every target confirmed, none missing) replies are read at the next probe slot, right before
+  // the miss verdict: no wake-up per reply. While a target is unconfirmed or missing, its reply is read at once so
+  // that the recovery reaches JavaScript without delay.
+  void UpdateWatch(Iface& f) {
+    if (f.fd < 0) return;
+    bool want = false;
+    for (const Target& t : f.targets) want = want || !t.confirmed || t.misses > 0;
+    if (want == f.watched) return;
+    epoll_event ev{};
+    ev.events = want ? static_cast<uint32_t>(EPOLLIN) : 0u;
+    ev.data.u64 = f.key;
+    if (epoll_ctl(ep_, EPOLL_CTL_MOD, f.fd, &ev) == 0) f.watched = want;
   }
 
   void SocketError(Iface& f, const char* what, int err) {
@@ -547,6 +629,7 @@ class Engine {
       for (Target& t : f.targets) {
         t.misses = 0;
         t.confirmed = false;
+        t.life += LifeFrames(t);  // frames before the change are no life after it
         if (isOk) t.nextDue = now;
       }
     }
@@ -651,14 +734,15 @@ class Engine {
 
   // ---- probes and replies ----
 
-  // Reads what is queued, kBatch frames per recvmmsg (one call also tells that the queue is empty), at most
-  // 16 batches per call: a flood cannot starve the timer (epoll is level-triggered and calls again).
+  // Reads what is queued, kBatch frames per recvmmsg (one call also tells that the queue is empty). Bounded, so that
+  // a flood cannot starve the timer (epoll is level-triggered and calls again); the socket only queues replies.
   void DrainFrames(Iface& f) {
     if (f.fd < 0) return;
-    for (int round = 0; round < 16; round++) {
+    for (int round = 0; round < 64; round++) {
       mmsghdr msgs[kBatch];
       iovec iov[kBatch];
       sockaddr_ll from[kBatch];
+      alignas(cmsghdr) char ctl[kBatch][CMSG_SPACE(sizeof(timespec)) + 64];
       for (int i = 0; i < kBatch; i++) {
         iov[i] = {fbuf_[i], sizeof(fbuf_[i])};
         msgs[i] = {};
@@ -666,6 +750,8 @@ class Engine {
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &from[i];
         msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+        msgs[i].msg_hdr.msg_control = ctl[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
       }
       int n = recvmmsg(f.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
       if (n < 0) {
@@ -673,29 +759,34 @@ class Engine {
         return;
       }
       int64_t now = MonoNs();
+      int64_t realMinusMono = RealNs() - now;
       for (int i = 0; i < n; i++) {
         if (from[i].sll_pkttype == PACKET_OUTGOING || from[i].sll_ifindex != f.boundIfindex) continue;
-        OnFrame(f, fbuf_[i], std::min<size_t>(msgs[i].msg_len, sizeof(fbuf_[i])), now);
+        int64_t at = now;  // the kernel's receive time (CLOCK_REALTIME) on our clock; else when read
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+          timespec ts;
+          memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+          at = std::min<int64_t>(now, static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec - realMinusMono);
+        }
+        OnFrame(f, fbuf_[i], std::min<size_t>(msgs[i].msg_len, sizeof(fbuf_[i])), at);
       }
       if (n < kBatch) return;
     }
   }
 
-  void OnFrame(Iface& f, const uint8_t* frame, size_t len, int64_t now) {
+  void OnFrame(Iface& f, const uint8_t* frame, size_t len, int64_t at) {
     f.frames++;
     bool any = false;
     for (Target& t : f.targets) {
-      int m = MatchRules(t.spec.rules, frame, len);
-      if (m == 0) continue;
+      if (!MatchesReply(t.spec.rules, frame, len)) continue;
       any = true;
-      // Only 'life' frames (traffic we did not ask for) suppress probes: counting the replies to our own probes
-      // would halve the probe rate and slow detection by an interval for nothing.
-      if (m == 1) { t.life++; t.lastLifeAt = now; continue; }
       t.replies++;
-      t.lastReplyAt = now;
-      if (t.lastProbeAt >= 0) t.rttNs = now - t.lastProbeAt;
+      t.replied = true;
+      t.lastReplyAt = at;
+      if (t.lastProbeAt >= 0 && at >= t.lastProbeAt) t.rttNs = at - t.lastProbeAt;
       if (t.misses > 0 || !t.confirmed) {
-        Obs o{ObsKind::kReply, f.name, t.spec.id, now};
+        Obs o{ObsKind::kReply, f.name, t.spec.id, at};
         o.misses = t.misses;  // how many probes were missed before this reply
         o.rttNs = t.rttNs;
         Emit(std::move(o));
@@ -706,12 +797,15 @@ class Engine {
     if (!any) f.unmatched++;
   }
 
-  // One probe slot of a target, mirroring PublicHealth.probeSent(): the previous probe is missed if no reply came
-  // since it was sent (replies were just drained). Passive liveness: while confirmed and not missing, a slot in
-  // which matching frames arrived needs no probe.
+  // One probe slot of a target, mirroring PublicHealth.probeSent(): the previous probe is missed if no reply was
+  // read since it was sent (the socket was drained just before: whatever arrived before this slot is counted).
+  // Order, not clock readings, decides, so neither a late thread nor a late read can turn a reply into a miss.
+  // Passive liveness: while confirmed and not missing, a slot in which life frames arrived needs no probe.
   void Tick(Iface& f, Target& t, int64_t now) {
+    uint64_t life = LifeFrames(t);  // since the last slot (or the last carrier change)
+    t.life += life;
     if (!f.ok()) return;
-    if (t.lastProbeAt >= 0 && t.lastProbeAt >= f.carrierSince && t.lastReplyAt < t.lastProbeAt) {
+    if (t.lastProbeAt >= 0 && t.lastProbeAt >= f.carrierSince && !t.replied) {
       t.misses++;
       t.missedTotal++;
       Obs o{ObsKind::kMiss, f.name, t.spec.id, now};
@@ -719,10 +813,8 @@ class Engine {
       o.lastReplyAt = t.lastReplyAt;
       Emit(std::move(o));
     }
-    bool answered = t.lastProbeAt < 0 || t.lastReplyAt >= t.lastProbeAt;
-    bool quiet = t.lastLifeAt <= t.lastTickAt || t.lastLifeAt < f.carrierSince;
-    t.lastTickAt = now;
-    if (t.confirmed && t.misses == 0 && answered && !quiet) {
+    bool answered = t.lastProbeAt < 0 || t.replied;
+    if (t.confirmed && t.misses == 0 && answered && life > 0) {
       t.suppressed++;
       return;
     }
@@ -744,6 +836,7 @@ class Engine {
     }
     t.sent++;
     t.lastProbeAt = now;
+    t.replied = false;
     f.lastError.clear();
   }
 
@@ -1035,6 +1128,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
         o.Set("socket", f.fd >= 0);
         o.Set("protocol", f.proto);
         o.Set("filtered", f.filtered);
+        o.Set("watched", f.watched);
         o.Set("carrierReads", static_cast<double>(f.carrierReads));
         o.Set("carrierFile", f.carrierFd >= 0);
         o.Set("carrierFileReads", static_cast<double>(f.carrierFileReads));
@@ -1052,6 +1146,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
           to.Set("suppressed", static_cast<double>(t.suppressed));
           to.Set("replies", static_cast<double>(t.replies));
           to.Set("life", static_cast<double>(t.life));
+          to.Set("lifeSocket", t.lifeFd >= 0);
           to.Set("sendErrors", static_cast<double>(t.sendErrors));
           to.Set("missed", static_cast<double>(t.missedTotal));
           if (t.lastProbeAt >= 0) to.Set("lastProbeAt", NsToMs(t.lastProbeAt));

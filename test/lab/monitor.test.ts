@@ -198,6 +198,8 @@ if (!serving) {
       for (const x of f.targets) assert.equal(x.misses, 0);
     }
     assert.equal(agent!.obs.filter((o) => o.type === 'error' || (o.type === 'miss' && o.target !== 'slow')).length, 0, JSON.stringify(agent!.obs));
+    // steady state: replies are read at the probe slots, not as they come (one wake-up per slot)
+    await waitFor(async () => (await agent!.call<MonitorStats>('stats')).interfaces.every((f) => !f.watched), { what: 'replies no longer watched' });
   });
 
   test('carrier cut: reported as a link change (not as misses), then recovery', async (t) => {
@@ -234,7 +236,9 @@ if (!serving) {
     if (!requireRoot(t)) return;
     const rMac = /link\/ether (\S+)/.exec((await lab!.exec('r', ['ip', 'link', 'show', 'eth1'], { check: true })).stdout)![1]!;
     await agent!.call('update', { ifaces: [{ ...IFACES[0]!, lifeFromMacs: [rMac] }, IFACES[1]!] });
-    assert.equal(target(await agent!.call<MonitorStats>('stats'), 'eth0').confirmed, true, 'update() keeps the target\'s state');
+    const su = target(await agent!.call<MonitorStats>('stats'), 'eth0');
+    assert.equal(su.confirmed, true, 'update() keeps the target\'s state');
+    assert.equal(su.lifeSocket, true, 'a counting socket for the life rules');
     const s0 = target(await agent!.call<MonitorStats>('stats'), 'eth0');
     // 1 s of pings from the router to a, one every 2 ms: a frame from the gateway's MAC in every 10 ms probe slot.
     const ping = await lab!.exec('r', ['ping', '-q', '-i', '0.002', '-c', '500', '-W', '1', '10.0.0.11'], { timeoutMs: 15_000 });

@@ -44,8 +44,9 @@ export type MonitorObservation = LinkObservation | MissObservation | ReplyObserv
 export interface TargetStats extends Omit<NativeTargetStats, 'lastProbeAt' | 'lastReplyAt'> { lastProbeAt?: number; lastReplyAt?: number }
 export interface InterfaceStats {
   ifname: string; ifindex: number; present: boolean; up: boolean; lowerUp: boolean;
-  /** the packet socket is open; `protocol` it is bound to (0x0806 ARP, 3 = all); `filtered`: a BPF filter is attached */
-  socket: boolean; protocol: number; filtered: boolean;
+  /** the probe/reply socket is open; `protocol` it is bound to (0x0806 ARP, 3 = all); `filtered`: a BPF filter is
+   * attached; `watched`: replies are read as they come (a target unconfirmed or missing), else at each probe slot */
+  socket: boolean; protocol: number; filtered: boolean; watched: boolean;
   /** RTM_GETLINK reads; `carrierFile`: the sysfs carrier file is this device's and read every interval instead */
   carrierReads: number; carrierFile: boolean; carrierFileReads: number;
   linkEvents: number; frames: number; unmatched: number; targets: TargetStats[];

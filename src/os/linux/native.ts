@@ -132,12 +132,12 @@ export type NativeObservation =
   | { type: 'reply'; iface: string; at: number; target: string; afterMisses: number; rttMs?: number }
   | { type: 'error'; iface: string; at: number; code: string; message: string };
 export interface NativeTargetStats {
-  id: string; misses: number; confirmed: boolean; sent: number; suppressed: number; replies: number; life: number;
+  id: string; misses: number; confirmed: boolean; sent: number; suppressed: number; replies: number; life: number; lifeSocket: boolean;
   sendErrors: number; missed: number; lastProbeAt?: number; lastReplyAt?: number; rttMs?: number;
 }
 export interface NativeIfaceStats {
   ifname: string; ifindex: number; present: boolean; up: boolean; lowerUp: boolean; socket: boolean; protocol: number;
-  filtered: boolean; carrierReads: number; carrierFile: boolean; carrierFileReads: number; linkEvents: number; frames: number; unmatched: number;
+  filtered: boolean; watched: boolean; carrierReads: number; carrierFile: boolean; carrierFileReads: number; linkEvents: number; frames: number; unmatched: number;
   targets: NativeTargetStats[];
 }
 export interface NativeMonitorStats { wakeups: number; jsWakeups: number; observations: number; interfaces: NativeIfaceStats[] }
