@@ -910,70 +910,78 @@ std::vector<uint8_t> Bytes(Napi::Value v) {
   return std::vector<uint8_t>(b.Data(), b.Data() + b.Length());
 }
 
+// Calls fn on every element of the array `v` (named `what` in errors), which must all be objects.
+template <typename F>
+bool EachObject(Napi::Value v, const char* what, std::string* err, F fn) {
+  if (!v.IsArray()) { *err = std::string(what) + " must be an array"; return false; }
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    if (!a.Get(i).IsObject()) { *err = std::string(what) + "[] must be objects"; return false; }
+    if (!fn(a.Get(i).As<Napi::Object>())) return false;
+  }
+  return true;
+}
+
+bool Fail(std::string* err, const char* msg) {
+  *err = msg;
+  return false;
+}
+
+bool ParseByteMatch(Napi::Object o, Rule* r, std::string* err) {
+  ByteMatch bm;
+  double off;
+  if (!GetNumber(o, "offset", &off) || off < 0 || off > 1500 || !o.Get("value").IsBuffer()) return Fail(err, "bytes: offset 0-1500, value (Buffer)");
+  bm.offset = static_cast<uint32_t>(off);
+  bm.value = Bytes(o.Get("value"));
+  bm.mask = o.Get("mask").IsBuffer() ? Bytes(o.Get("mask")) : std::vector<uint8_t>(bm.value.size(), 0xff);
+  if (bm.value.empty() || bm.mask.size() != bm.value.size() || bm.offset + bm.value.size() > kSnapLen) {
+    return Fail(err, "bytes: value non-empty, mask of the same length, within the first 256 bytes");
+  }
+  r->bytes.push_back(std::move(bm));
+  return true;
+}
+
+bool ParseRule(Napi::Object o, TargetSpec* t, std::string* err) {
+  Rule r;
+  double et;
+  if (!o.Get("reply").IsBoolean() || !GetNumber(o, "ethertype", &et) || et < -1 || et > 0xffff) return Fail(err, "rule: reply (boolean), ethertype (-1 or 0-65535)");
+  r.reply = o.Get("reply").As<Napi::Boolean>().Value();
+  r.ethertype = static_cast<int>(et);
+  if (!EachObject(o.Get("bytes"), "rule.bytes", err, [&](Napi::Object b) { return ParseByteMatch(b, &r, err); })) return false;
+  t->rules.push_back(std::move(r));
+  return true;
+}
+
+bool ParseTarget(Napi::Object o, IfaceSpec* is, std::string* err) {
+  TargetSpec t;
+  double iv;
+  if (!o.Get("id").IsString() || !GetNumber(o, "intervalMs", &iv) || iv < 1 || !o.Get("frame").IsBuffer()) return Fail(err, "target: id, intervalMs >= 1, frame (Buffer)");
+  t.id = o.Get("id").As<Napi::String>().Utf8Value();
+  t.intervalNs = static_cast<int64_t>(iv * 1e6);
+  t.frame = Bytes(o.Get("frame"));
+  if (t.frame.size() < 14 || t.frame.size() > 1514) return Fail(err, "target.frame: an Ethernet frame of 14-1514 bytes");
+  if (!EachObject(o.Get("rules"), "target.rules", err, [&](Napi::Object r) { return ParseRule(r, &t, err); })) return false;
+  is->targets.push_back(std::move(t));
+  return true;
+}
+
+bool ParseIface(Napi::Object o, Spec* spec, std::string* err) {
+  IfaceSpec is;
+  double ci;
+  if (!o.Get("ifname").IsString() || !GetNumber(o, "carrierIntervalMs", &ci) || ci < 0) return Fail(err, "interface: ifname, carrierIntervalMs >= 0");
+  is.name = o.Get("ifname").As<Napi::String>().Utf8Value();
+  if (is.name.empty() || is.name.size() >= static_cast<size_t>(kIfNameSize)) return Fail(err, "ifname: 1-15 characters");
+  is.carrierIntervalNs = static_cast<int64_t>(ci * 1e6);
+  if (!EachObject(o.Get("targets"), "interface.targets", err, [&](Napi::Object t) { return ParseTarget(t, &is, err); })) return false;
+  spec->ifaces.push_back(std::move(is));
+  return true;
+}
+
 // Parses { interfaces: [{ ifname, carrierIntervalMs, targets: [{ id, intervalMs, frame, rules: [{ reply,
 // ethertype, bytes: [{ offset, value, mask }] }] }] }] }. Deeper checks are the TypeScript wrapper's.
 bool ParseSpec(Napi::Value v, Spec* spec, std::string* err) {
-  if (!v.IsObject() || !v.As<Napi::Object>().Get("interfaces").IsArray()) { *err = "config.interfaces must be an array"; return false; }
-  Napi::Array ifs = v.As<Napi::Object>().Get("interfaces").As<Napi::Array>();
-  for (uint32_t i = 0; i < ifs.Length(); i++) {
-    if (!ifs.Get(i).IsObject()) { *err = "interfaces[] must be objects"; return false; }
-    Napi::Object io = ifs.Get(i).As<Napi::Object>();
-    IfaceSpec is;
-    double ci;
-    if (!io.Get("ifname").IsString() || !GetNumber(io, "carrierIntervalMs", &ci) || ci < 0) { *err = "interface: ifname, carrierIntervalMs >= 0"; return false; }
-    is.name = io.Get("ifname").As<Napi::String>().Utf8Value();
-    if (is.name.empty() || is.name.size() >= static_cast<size_t>(kIfNameSize)) { *err = "ifname: 1-15 characters"; return false; }
-    is.carrierIntervalNs = static_cast<int64_t>(ci * 1e6);
-    if (!io.Get("targets").IsArray()) { *err = "interface.targets must be an array"; return false; }
-    Napi::Array ts = io.Get("targets").As<Napi::Array>();
-    for (uint32_t j = 0; j < ts.Length(); j++) {
-      if (!ts.Get(j).IsObject()) { *err = "targets[] must be objects"; return false; }
-      Napi::Object to = ts.Get(j).As<Napi::Object>();
-      TargetSpec t;
-      double iv;
-      if (!to.Get("id").IsString() || !GetNumber(to, "intervalMs", &iv) || iv < 1 || !to.Get("frame").IsBuffer() || !to.Get("rules").IsArray()) {
-        *err = "target: id, intervalMs >= 1, frame (Buffer), rules (array)";
-        return false;
-      }
-      t.id = to.Get("id").As<Napi::String>().Utf8Value();
-      t.intervalNs = static_cast<int64_t>(iv * 1e6);
-      t.frame = Bytes(to.Get("frame"));
-      if (t.frame.size() < 14 || t.frame.size() > 1514) { *err = "target.frame: an Ethernet frame of 14-1514 bytes"; return false; }
-      Napi::Array rs = to.Get("rules").As<Napi::Array>();
-      for (uint32_t k = 0; k < rs.Length(); k++) {
-        if (!rs.Get(k).IsObject()) { *err = "rules[] must be objects"; return false; }
-        Napi::Object ro = rs.Get(k).As<Napi::Object>();
-        Rule r;
-        double et;
-        if (!ro.Get("reply").IsBoolean() || !GetNumber(ro, "ethertype", &et) || et < -1 || et > 0xffff || !ro.Get("bytes").IsArray()) {
-          *err = "rule: reply (boolean), ethertype (-1 or 0-65535), bytes (array)";
-          return false;
-        }
-        r.reply = ro.Get("reply").As<Napi::Boolean>().Value();
-        r.ethertype = static_cast<int>(et);
-        Napi::Array bs = ro.Get("bytes").As<Napi::Array>();
-        for (uint32_t m = 0; m < bs.Length(); m++) {
-          if (!bs.Get(m).IsObject()) { *err = "bytes[] must be objects"; return false; }
-          Napi::Object bo = bs.Get(m).As<Napi::Object>();
-          ByteMatch bm;
-          double off;
-          if (!GetNumber(bo, "offset", &off) || off < 0 || off > 1500 || !bo.Get("value").IsBuffer()) { *err = "bytes: offset 0-1500, value (Buffer)"; return false; }
-          bm.offset = static_cast<uint32_t>(off);
-          bm.value = Bytes(bo.Get("value"));
-          bm.mask = bo.Get("mask").IsBuffer() ? Bytes(bo.Get("mask")) : std::vector<uint8_t>(bm.value.size(), 0xff);
-          if (bm.value.empty() || bm.mask.size() != bm.value.size() || bm.offset + bm.value.size() > kSnapLen) {
-            *err = "bytes: value non-empty, mask of the same length, within the first 256 bytes";
-            return false;
-          }
-          r.bytes.push_back(std::move(bm));
-        }
-        t.rules.push_back(std::move(r));
-      }
-      is.targets.push_back(std::move(t));
-    }
-    spec->ifaces.push_back(std::move(is));
-  }
-  return true;
+  if (!v.IsObject()) return Fail(err, "config must be an object");
+  return EachObject(v.As<Napi::Object>().Get("interfaces"), "config.interfaces", err, [&](Napi::Object o) { return ParseIface(o, spec, err); });
 }
 
 Napi::Object ObsToJs(Napi::Env env, const Obs& o) {
