@@ -70,6 +70,13 @@ int64_t ClockNs(clockid_t c) {
 int64_t MonoNs() { return ClockNs(CLOCK_MONOTONIC); }
 int64_t RealNs() { return ClockNs(CLOCK_REALTIME); }
 double NsToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+// "aa:bb:..." as src/proto/inet.ts formats MACs.
+std::string FormatMac(const uint8_t* d, size_t n) {
+  char buf[3 * 32];
+  size_t k = 0;
+  for (size_t i = 0; i < n && i < 32; i++) k += snprintf(buf + k, sizeof(buf) - k, i ? ":%02x" : "%02x", d[i]);
+  return std::string(buf, k);
+}
 std::string ErrnoName(int err) {
   const char* n = strerrorname_np(err);
   return n ? n : ("E" + std::to_string(err));
@@ -605,10 +612,7 @@ class Engine {
       if (rta->rta_type == IFLA_IFNAME) {
         li->name.assign(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), n));
       } else if (rta->rta_type == IFLA_ADDRESS) {
-        char buf[3 * 32];
-        size_t k = 0;
-        for (size_t i = 0; i < n && i < 32; i++) k += snprintf(buf + k, sizeof(buf) - k, i ? ":%02x" : "%02x", d[i]);
-        li->mac.assign(buf, k);
+        li->mac = FormatMac(d, n);
       }
     }
     return true;
@@ -789,6 +793,7 @@ class Engine {
         Obs o{ObsKind::kReply, f.name, t.spec.id, at};
         o.misses = t.misses;  // how many probes were missed before this reply
         o.rttNs = t.rttNs;
+        o.mac = FormatMac(frame + 6, 6);  // who answered (e.g. to add its MAC as a life rule)
         Emit(std::move(o));
       }
       t.misses = 0;
@@ -1007,6 +1012,7 @@ Napi::Object ObsToJs(Napi::Env env, const Obs& o) {
     case ObsKind::kReply:
       r.Set("target", o.target);
       r.Set("afterMisses", o.misses);
+      r.Set("from", o.mac);
       if (o.rttNs >= 0) r.Set("rttMs", NsToMs(o.rttNs));
       break;
     case ObsKind::kError:

@@ -235,6 +235,7 @@ if (!serving) {
   test('passive liveness: frames from the gateway suppress probes, and only while they come', async (t) => {
     if (!requireRoot(t)) return;
     const rMac = /link\/ether (\S+)/.exec((await lab!.exec('r', ['ip', 'link', 'show', 'eth1'], { check: true })).stdout)![1]!;
+    assert.equal(agent!.obs.find(isReply('eth0'))?.from, rMac, 'replies name their sender');
     await agent!.call('update', { ifaces: [{ ...IFACES[0]!, lifeFromMacs: [rMac] }, IFACES[1]!] });
     const su = target(await agent!.call<MonitorStats>('stats'), 'eth0');
     assert.equal(su.confirmed, true, 'update() keeps the target\'s state');

@@ -12,7 +12,8 @@ import { BROADCAST_MAC, ETHERTYPE_ARP, arpProbe, encodeEthernetArp } from '../..
 import { ipBytes } from '../../core/ip.js';
 import { parseMac } from '../../proto/inet.js';
 import {
-  isNativeError, monitorBinding, type NativeFrameRule, type NativeMonitor, type NativeMonitorConfig, type NativeObservation, type NativeTargetStats,
+  isNativeError, monitorBinding, type NativeFrameRule, type NativeLinkSource, type NativeMonitor, type NativeMonitorConfig, type NativeObservation,
+  type NativeTargetStats,
 } from './native.js';
 
 /** A byte pattern at an offset of the Ethernet frame: matches when (frame[offset+i] & mask[i]) == (value[i] & mask[i]). */
@@ -29,14 +30,17 @@ export interface WatchedInterface { ifname: string; carrierIntervalMs: number; t
 export interface MonitorConfig { interfaces: WatchedInterface[] }
 
 /** Which path saw a link change: the first read, a netlink event, a periodic read, or a read after lost events. */
-export type LinkSource = 'start' | 'event' | 'poll' | 'resync';
+export type LinkSource = NativeLinkSource;
 export interface LinkObservation {
   type: 'link'; iface: string; at: number; monoMs: number; present: boolean; up: boolean; lowerUp: boolean; ifindex: number; mac: string; source: LinkSource;
 }
 /** The target's miss count grew (from 0, or further); `lastReplyAt` on the `at` axis. */
 export interface MissObservation { type: 'miss'; iface: string; target: string; at: number; monoMs: number; misses: number; lastReplyAt?: number }
-/** A reply after misses (`afterMisses` > 0) or the first since the carrier verdict changed (`afterMisses` 0). */
-export interface ReplyObservation { type: 'reply'; iface: string; target: string; at: number; monoMs: number; afterMisses: number; rttMs?: number }
+/** A reply after misses (`afterMisses` > 0) or the first since the carrier verdict changed (`afterMisses` 0);
+ * `at` is when the kernel received it, `from` the sender's MAC (e.g. the gateway's, for a life rule). */
+export interface ReplyObservation {
+  type: 'reply'; iface: string; target: string; at: number; monoMs: number; afterMisses: number; from: string; rttMs?: number;
+}
 /** A socket operation of the thread failed (reported once until the error changes); `code` is the errno name. */
 export interface MonitorErrorObservation { type: 'error'; iface: string; at: number; monoMs: number; code: string; message: string }
 export type MonitorObservation = LinkObservation | MissObservation | ReplyObservation | MonitorErrorObservation;
@@ -123,7 +127,7 @@ function check(config: MonitorConfig): NativeMonitorConfig {
 function toObservation(o: NativeObservation, offset: number): MonitorObservation {
   const at = o.at - offset;
   switch (o.type) {
-    case 'link': return { ...o, at, monoMs: o.at, source: o.source as LinkSource };
+    case 'link': return { ...o, at, monoMs: o.at };
     case 'miss': return { ...o, at, monoMs: o.at, ...(o.lastReplyAt !== undefined ? { lastReplyAt: o.lastReplyAt - offset } : {}) };
     case 'reply': return { ...o, at, monoMs: o.at };
     case 'error': return { ...o, at, monoMs: o.at };

@@ -125,11 +125,13 @@ export interface NativeMonitorConfig {
     targets: Array<{ id: string; intervalMs: number; frame: Buffer; rules: NativeFrameRule[] }>;
   }>;
 }
+/** Which path of the monitor saw a link change (native/monitor.cc emits exactly these). */
+export type NativeLinkSource = 'start' | 'event' | 'poll' | 'resync';
 /** Observations as the addon reports them; `at` is CLOCK_MONOTONIC in ms. */
 export type NativeObservation =
-  | { type: 'link'; iface: string; at: number; present: boolean; up: boolean; lowerUp: boolean; ifindex: number; mac: string; source: string }
+  | { type: 'link'; iface: string; at: number; present: boolean; up: boolean; lowerUp: boolean; ifindex: number; mac: string; source: NativeLinkSource }
   | { type: 'miss'; iface: string; at: number; target: string; misses: number; lastReplyAt?: number }
-  | { type: 'reply'; iface: string; at: number; target: string; afterMisses: number; rttMs?: number }
+  | { type: 'reply'; iface: string; at: number; target: string; afterMisses: number; from: string; rttMs?: number }
   | { type: 'error'; iface: string; at: number; code: string; message: string };
 export interface NativeTargetStats {
   id: string; misses: number; confirmed: boolean; sent: number; suppressed: number; replies: number; life: number; lifeSocket: boolean;
