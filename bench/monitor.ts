@@ -1,7 +1,7 @@
 // Benchmark of the native link monitor (src/os/linux/monitor.ts) against the daemon's JS loop (setInterval 10 ms:
 // RTM_GETLINK + ARP probe per interface, as src/daemon/daemon.ts polls): idle CPU and RSS, carrier-cut and
 // silent-cut detection latency, and false misses while both cores are saturated. Lab `pair`, server a, 2 interfaces.
-// Run as root: scripts/isolated.sh node dist/bench/monitor.js [--runs 5] [--seconds 10] [--saturate 15] [--json]
+// Run as root: scripts/isolated.sh node dist/bench/monitor.js [--runs 5] [--seconds 10] [--saturate 15] [--interval 10] [--json]
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -9,11 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { median, r2, sleep, until } from './lib/common.js';
 import { labUp } from '../src/lab/lab.js';
 import { defaultTopology } from '../src/lab/topology.js';
-import { INTERVAL_MS, type ChildMode, type Obs } from './lib/monitor-child.js';
+import type { ChildMode, Obs } from './lib/monitor-child.js';
 
 const CHILD = fileURLToPath(new URL('./lib/monitor-child.js', import.meta.url));
 
 type Mode = ChildMode;
+interface Detect { latency: number[]; thread: number[]; sources: Record<string, number> }
 const print = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 // ---------------- orchestration (root namespace) ----------------
 
@@ -68,15 +69,18 @@ const stats = (xs: number[]): string => (xs.length ? `${r2(median(xs))} [${r2(Ma
 async function main(): Promise<void> {
   const arg = (k: string, d: number): number => { const i = process.argv.indexOf(`--${k}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
   const runs = arg('runs', 5), seconds = arg('seconds', 10), saturate = arg('saturate', 15);
+  process.env.HANET_BENCH_INTERVAL_MS = String(arg('interval', 10)); // read by the children (INTERVAL_MS)
+  const interval = Number(process.env.HANET_BENCH_INTERVAL_MS);
   const json = process.argv.includes('--json');
   const lab = await labUp(defaultTopology('pair'), { name: 'monb', replace: true });
   const log = (s: string): void => { if (!json) process.stderr.write(`${s}\n`); };
   const out = {
-    runs, seconds, saturate_s: saturate,
+    runs, seconds, saturate_s: saturate, interval_ms: interval,
     footprint: {} as Record<Mode, { cpu_pct: number[]; rss_mib: number[]; monitor_thread_pct: number[]; main_thread_pct: number[] }>,
-    carrier_ms: {} as Record<string, { latency: number[]; sources: Record<string, number> }>,
+    /** cut -> observation in JavaScript (`thread`: -> seen by the monitor thread; the same for the JS loop) */
+    carrier_ms: {} as Record<string, Detect>,
     /** the same on a veth whose ends share their ifindex: events held back as for a physical NIC */
-    carrier_nonurgent_ms: {} as Record<string, { latency: number[]; sources: Record<string, number> }>,
+    carrier_nonurgent_ms: {} as Record<string, Detect>,
     silent_ms: {} as Record<string, { miss1: number[]; miss2: number[] }>,
     saturated: {} as Record<string, { misses: number; link_changes: number; probes_ok: boolean }>,
   };
@@ -94,9 +98,10 @@ async function main(): Promise<void> {
     if (typeof r.t0 !== 'number') throw new Error(`cut failed: ${JSON.stringify(r)}`);
     return r.t0;
   };
-  const tally = (rec: { latency: number[]; sources: Record<string, number> }, o: Obs | undefined, t0: number): void => {
+  const tally = (rec: Detect, o: Obs | undefined, t0: number): void => {
     if (!o) return;
-    rec.latency.push(r2(o.monoMs - t0));
+    rec.latency.push(r2(o.jsMs - t0));
+    rec.thread.push(r2(o.monoMs - t0));
     rec.sources[o.source ?? '?'] = (rec.sources[o.source ?? '?'] ?? 0) + 1;
   };
   try {
@@ -128,14 +133,14 @@ async function main(): Promise<void> {
     // 2. detection latency: cut a's switch port, time from the netlink call to the observation in JS
     for (const m of ['native', 'js'] as const) {
       const c = await startChild(lab.ns('a'), m, ['nu0']);
-      out.carrier_ms[m] = { latency: [], sources: {} };
-      out.carrier_nonurgent_ms[m] = { latency: [], sources: {} };
+      out.carrier_ms[m] = { latency: [], thread: [], sources: {} };
+      out.carrier_nonurgent_ms[m] = { latency: [], thread: [], sources: {} };
       out.silent_ms[m] = { miss1: [], miss2: [] };
       const replied = (from: number) => until(() => c.obs.slice(from).some((o) => o.type === 'reply' && o.iface === 'eth0'), 5000, 2);
       await replied(0);
       for (let r = 0; r < runs; r++) {
         for (const mode of ['carrier', 'silent'] as const) {
-          await sleep(300 + Math.random() * INTERVAL_MS); // random phase against the probe grid
+          await sleep(300 + Math.random() * interval); // random phase against the probe grid
           const i = c.obs.length;
           const t0 = await cut(cutterProc, mode, 'a-eth0');
           if (mode === 'carrier') {
@@ -143,14 +148,14 @@ async function main(): Promise<void> {
           } else {
             const m2 = await until(() => c.obs.slice(i).find((x) => x.type === 'miss' && x.iface === 'eth0' && x.misses === 2), 5000, 2);
             const m1 = c.obs.slice(i).find((x) => x.type === 'miss' && x.iface === 'eth0' && x.misses === 1);
-            if (m1) out.silent_ms[m].miss1.push(r2(m1.monoMs - t0));
-            if (m2) out.silent_ms[m].miss2.push(r2(m2.monoMs - t0));
+            if (m1) out.silent_ms[m].miss1.push(r2(m1.jsMs - t0));
+            if (m2) out.silent_ms[m].miss2.push(r2(m2.jsMs - t0));
           }
           const j = c.obs.length;
           await lab.heal('a:eth0');
           await replied(j);
         }
-        await sleep(300 + Math.random() * INTERVAL_MS);
+        await sleep(300 + Math.random() * interval);
         const k = c.obs.length;
         const t0 = await cut(cutterB, 'carrier', 'nu1');
         tally(out.carrier_nonurgent_ms[m], await until(() => c.obs.slice(k).find((x) => x.type === 'link' && x.iface === 'nu0' && !x.lowerUp), 5000, 2), t0);
@@ -178,14 +183,15 @@ async function main(): Promise<void> {
   }
   if (json) { print(out); return; }
   const f = out.footprint;
-  console.log(`\nIdle footprint, 2 interfaces, carrier read + ARP probe every ${INTERVAL_MS} ms; median [min–max] of ${runs} runs of ${seconds} s:`);
+  console.log(`\nIdle footprint, 2 interfaces, carrier read + ARP probe every ${interval} ms; median [min–max] of ${runs} runs of ${seconds} s:`);
   console.log(`  native monitor : CPU ${stats(f.native.cpu_pct)} % of a core (monitor thread ${stats(f.native.monitor_thread_pct)}, main thread ${stats(f.native.main_thread_pct)}), RSS ${stats(f.native.rss_mib)} MiB`);
   console.log(`  JS loop        : CPU ${stats(f.js.cpu_pct)} % of a core (main thread ${stats(f.js.main_thread_pct)}), RSS ${stats(f.js.rss_mib)} MiB`);
   console.log(`  bare node      : CPU ${stats(f.node.cpu_pct)} % of a core, RSS ${stats(f.node.rss_mib)} MiB`);
   for (const m of ['native', 'js']) {
-    console.log(`Detection (${m}), cut by netlink in the switch namespace -> observation in JS (ms), median [min–max] of ${runs}:`);
-    console.log(`  carrier cut -> link down seen : ${stats(out.carrier_ms[m]?.latency ?? [])} (by ${JSON.stringify(out.carrier_ms[m]?.sources ?? {})})`);
-    console.log(`  same, events held back (NIC)  : ${stats(out.carrier_nonurgent_ms[m]?.latency ?? [])} (by ${JSON.stringify(out.carrier_nonurgent_ms[m]?.sources ?? {})})`);
+    console.log(`Detection (${m}), cut by netlink in the peer's namespace -> observation in JS (ms), median [min–max] of ${runs}:`);
+    const d = (x: Detect | undefined): string => `${stats(x?.latency ?? [])}${m === 'native' ? ` (thread: ${stats(x?.thread ?? [])})` : ''} by ${JSON.stringify(x?.sources ?? {})}`;
+    console.log(`  carrier cut -> link down seen : ${d(out.carrier_ms[m])}`);
+    console.log(`  same, events held back (NIC)  : ${d(out.carrier_nonurgent_ms[m])}`);
     console.log(`  silent cut  -> 1st miss       : ${stats(out.silent_ms[m]?.miss1 ?? [])}`);
     console.log(`  silent cut  -> 2nd miss       : ${stats(out.silent_ms[m]?.miss2 ?? [])}`);
     if (out.saturated[m]) console.log(`  both cores saturated ${saturate} s: ${out.saturated[m]!.misses} miss observations, ${out.saturated[m]!.link_changes} link changes`);

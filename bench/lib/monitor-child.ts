@@ -5,12 +5,15 @@ import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 
 export type ChildMode = 'native' | 'js' | 'node';
-export interface Obs { type: string; iface: string; monoMs: number; lowerUp?: boolean; misses?: number; source?: string }
+/** An observation as a child prints it: `monoMs` when the loop made it, `jsMs` when JavaScript had it (same for
+ * the JS loop; for the native monitor, the thread's time and the delivery through uv_async). */
+export interface Obs { type: string; iface: string; monoMs: number; jsMs: number; lowerUp?: boolean; misses?: number; source?: string }
 // Probed interfaces of server a in the `pair` lab, plus carrier-only interfaces named after the mode on the command line.
 const IFACES: Array<{ ifname: string; gw?: string }> = [
   { ifname: 'eth0', gw: '10.0.0.1' }, { ifname: 'eth1', gw: '192.168.100.2' }, ...process.argv.slice(3).map((ifname) => ({ ifname })),
 ];
-export const INTERVAL_MS = 10;
+/** Carrier read and probe interval of both loops (bench/monitor.ts --interval sets it for its children). */
+export const INTERVAL_MS = Number(process.env.HANET_BENCH_INTERVAL_MS ?? 10);
 const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, as the monitor's times
 const print = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 
@@ -24,7 +27,7 @@ async function nativeChild(): Promise<void> {
       targets: f.gw ? [arpTarget({ id: 'gw', ownMac: readFileSync(`/sys/class/net/${f.ifname}/address`, 'utf8').trim(), targetIp: f.gw, intervalMs: INTERVAL_MS })] : [],
     })),
   });
-  mon.onObservation((o) => print({ obs: o }));
+  mon.onObservation((o) => print({ obs: { ...o, jsMs: monoMs() } }));
   print({ ready: true });
 }
 
@@ -41,7 +44,7 @@ async function jsChild(): Promise<void> {
     s.arp?.onReply((r) => {
       if (r.senderIp !== s.gw) return;
       s.lastReplyAt = r.atMs;
-      if (s.misses > 0 || !s.confirmed) print({ obs: { type: 'reply', iface: s.ifname, monoMs: monoMs(), afterMisses: s.misses } });
+      if (s.misses > 0 || !s.confirmed) { const t = monoMs(); print({ obs: { type: 'reply', iface: s.ifname, monoMs: t, jsMs: t, afterMisses: s.misses } }); }
       s.misses = 0;
       s.confirmed = true;
     });
@@ -58,7 +61,8 @@ async function jsChild(): Promise<void> {
         const ok = !!l && l.up && l.lowerUp;
         if (ok !== s.ok) {
           s.ok = ok; s.since = now; s.misses = 0; s.confirmed = false;
-          print({ obs: { type: 'link', iface: s.ifname, monoMs: monoMs(), lowerUp: l?.lowerUp ?? false, source: 'poll' } });
+          const t = monoMs();
+          print({ obs: { type: 'link', iface: s.ifname, monoMs: t, jsMs: t, lowerUp: l?.lowerUp ?? false, source: 'poll' } });
         }
       });
       for (const s of st) {
@@ -67,7 +71,8 @@ async function jsChild(): Promise<void> {
         s.lastProbe = now;
         if (s.ok && s.lastProbeAt !== undefined && s.lastProbeAt >= s.since && s.lastReplyAt < s.lastProbeAt) {
           s.misses++;
-          print({ obs: { type: 'miss', iface: s.ifname, monoMs: monoMs(), misses: s.misses } });
+          const t = monoMs();
+          print({ obs: { type: 'miss', iface: s.ifname, monoMs: t, jsMs: t, misses: s.misses } });
         }
         try { s.arp.sendProbe(s.gw); s.lastProbeAt = now; } catch { /* ENETDOWN: the carrier read says so */ }
       }
