@@ -27,7 +27,7 @@ async function serve(): Promise<void> {
   const out = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
   const config = async (ifaces: IfaceReq[]) => ({
     interfaces: await Promise.all(ifaces.map(async (f) => {
-      const ownMac = (await kernel.getLink(f.ifname))!.mac;
+      const ownMac = f.targets.length ? (await kernel.getLink(f.ifname))!.mac : '';
       return {
         ifname: f.ifname,
         carrierIntervalMs: f.carrierIntervalMs,
@@ -303,6 +303,26 @@ if (!serving) {
     // the held-back event (same state) adds no observation
     await waitFor(async () => (await agent!.call<MonitorStats>('stats')).interfaces.find((f) => f.ifname === 'nu0')!.linkEvents > 0, { timeoutMs: 3000, what: 'the late event' });
     assert.equal(agent!.since(j, isLink('nu0')).length, 1);
+    await agent!.call('update', { ifaces: IFACES });
+  });
+
+  test('an interface that appears, goes and comes back is followed (by name)', async (t) => {
+    if (!requireRoot(t)) return;
+    const i = agent!.obs.length;
+    await agent!.call('update', { ifaces: [...IFACES, { ifname: 'late0', carrierIntervalMs: 10, targets: [] }] });
+    const absent = (await waitFor(() => agent!.since(i, isLink('late0'))[0], { what: 'late0 reported' }))!;
+    assert.equal(absent.present, false);
+    for (let round = 0; round < 2; round++) {
+      const j = agent!.obs.length;
+      await lab!.exec('a', ['ip', 'link', 'add', 'late0', 'type', 'veth', 'peer', 'name', 'late1'], { check: true });
+      await lab!.exec('a', ['ip', 'link', 'set', 'late0', 'up'], { check: true });
+      await lab!.exec('a', ['ip', 'link', 'set', 'late1', 'up'], { check: true });
+      const up = (await waitFor(() => agent!.since(j, isLink('late0')).find((o) => o.present && o.up && o.lowerUp), { what: 'late0 up' }))!;
+      assert.ok(up.ifindex > 0);
+      const k = agent!.obs.length;
+      await lab!.exec('a', ['ip', 'link', 'del', 'late0'], { check: true });
+      await waitFor(() => agent!.since(k, isLink('late0')).find((o) => !o.present), { what: 'late0 gone' });
+    }
     await agent!.call('update', { ifaces: IFACES });
   });
 
