@@ -7,6 +7,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "monitor.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -466,6 +468,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tunSetCarrier", Napi::Function::New(env, TunSetCarrier));
   exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
   exports.Set("Poller", Poller::Init(env));
+  hanet_monitor::InitMonitor(env, exports);  // native/monitor.cc: Monitor, monotonicNowMs
   Napi::Object c = Napi::Object::New(env);
   c.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));
   c.Set("UV_WRITABLE", Napi::Number::New(env, UV_WRITABLE));

@@ -124,3 +124,60 @@ export function sockaddrLl(ifindex: number, protocol: number, addr?: Uint8Array)
 
 /** Network-byte-order protocol as sockaddr_ll/socket() expect it (htons). */
 export const htons = (v: number): number => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+
+// ---- link monitor (native/monitor.cc); kept apart from the loader above ----
+
+/** A byte pattern at an offset of the Ethernet frame: (frame[offset+i] & mask[i]) == (value[i] & mask[i]). */
+export interface NativeByteMatch { offset: number; value: Buffer; mask?: Buffer }
+/** `reply`: answers the probe; otherwise life (passive liveness). ethertype -1: any. */
+export interface NativeFrameRule { reply: boolean; ethertype: number; bytes: NativeByteMatch[] }
+export interface NativeMonitorConfig {
+  interfaces: Array<{
+    ifname: string;
+    carrierIntervalMs: number;
+    targets: Array<{ id: string; intervalMs: number; frame: Buffer; rules: NativeFrameRule[] }>;
+  }>;
+}
+/** Which path of the monitor saw a link change (native/monitor.cc emits exactly these). */
+export type NativeLinkSource = 'start' | 'event' | 'poll' | 'resync';
+/** Observations as the addon reports them; `at` is CLOCK_MONOTONIC in ms. */
+export type NativeObservation =
+  | { type: 'link'; iface: string; at: number; present: boolean; up: boolean; lowerUp: boolean; ifindex: number; mac: string; source: NativeLinkSource }
+  | { type: 'miss'; iface: string; at: number; target: string; misses: number; lastReplyAt?: number }
+  | { type: 'reply'; iface: string; at: number; target: string; afterMisses: number; from: string; rttMs?: number }
+  | { type: 'error'; iface: string; at: number; code: string; message: string };
+export interface NativeTargetStats {
+  id: string; misses: number; confirmed: boolean; sent: number; suppressed: number; replies: number; life: number; lifeSocket: boolean;
+  sendErrors: number; missed: number; lastProbeAt?: number; lastReplyAt?: number; rttMs?: number;
+}
+export interface NativeIfaceStats {
+  ifname: string; ifindex: number; present: boolean; up: boolean; lowerUp: boolean; socket: boolean; protocol: number;
+  filtered: boolean; watched: boolean; carrierReads: number; carrierFile: boolean; carrierFileReads: number; linkEvents: number; frames: number; unmatched: number;
+  targets: NativeTargetStats[];
+}
+export interface NativeMonitorStats { wakeups: number; jsWakeups: number; observations: number; interfaces: NativeIfaceStats[] }
+export interface NativeMonitor {
+  update(config: NativeMonitorConfig): void;
+  /** null once closed */
+  stats(): NativeMonitorStats | null;
+  /** Stops and joins the thread and closes its fds; idempotent. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+export interface NativeMonitorBinding {
+  Monitor: new (config: NativeMonitorConfig, cb: (batch: NativeObservation[]) => void) => NativeMonitor;
+  /** CLOCK_MONOTONIC now, ms (the clock of process.hrtime). */
+  monotonicNowMs(): number;
+}
+
+/** The monitor part of the addon; throws HanetError('HANET_ERR_NATIVE') when the loaded addon predates it. */
+export function monitorBinding(): NativeMonitorBinding {
+  // The addon object carries these members when built from native/monitor.cc (binding.gyp); checked at run time.
+  const n = native() as NativeAddon & Partial<NativeMonitorBinding>;
+  const { Monitor, monotonicNowMs } = n;
+  if (typeof Monitor !== 'function' || typeof monotonicNowMs !== 'function') {
+    throw new HanetError('HANET_ERR_NATIVE', 'the native addon has no link monitor (rebuild it: `npm install`)');
+  }
+  return { Monitor, monotonicNowMs };
+}
