@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { HanetError } from '../../errors.js';
 import { BROADCAST_MAC, ETHERTYPE_ARP, arpProbe, encodeEthernetArp } from '../../proto/arp.js';
 import { ipBytes } from '../../core/ip.js';
+import { ETHERTYPE_IPV6, ICMPV6_NA, IPPROTO_ICMPV6, ND_HOP_LIMIT, encodeNdp, multicastMac, neighborSolicitation } from '../../proto/ndp.js';
 import { parseMac } from '../../proto/inet.js';
 import {
   isNativeError, monitorBinding, type NativeFrameRule, type NativeLinkSource, type NativeMonitor, type NativeMonitorConfig, type NativeObservation,
@@ -245,5 +246,48 @@ export function arpTarget(o: ArpTargetOptions): ProbeTarget {
     rules.push({ kind: 'life', bytes: [{ offset: ETH_SRC_AT, value: mac }] });
   }
   const frame = encodeEthernetArp({ dst: BROADCAST_MAC, src: o.ownMac, arp: arpProbe(o.targetIp, o.ownMac) });
+  return { id: o.id, intervalMs: o.intervalMs, frame, rules };
+}
+
+// Offsets in an Ethernet frame carrying IPv6 + ICMPv6 (no extension headers: NDP forbids none, hanet's filters and
+// decoder follow none): the ICMPv6 type, and a Neighbor Advertisement's target address.
+const IPV6_AT = ETH_HEADER, ICMPV6_AT = ETH_HEADER + 40, NA_TARGET_AT = ICMPV6_AT + 8;
+
+export interface NdpTargetOptions {
+  id: string;
+  ownMac: string;
+  /** the probed IPv6 address (gateway — often link-local — or a peer's public address) */
+  targetIp: string;
+  /**
+   * Source of the Neighbor Solicitation: this interface's link-local address (the answer comes by unicast to us), or
+   * undefined for '::' (the answer is multicast to all nodes). Never a service address (docs/troubleshooting.md).
+   */
+  source?: string;
+  intervalMs: number;
+}
+
+/**
+ * An NDP probe target: a Neighbor Solicitation for `targetIp` to its solicited-node address (built by the NDP codec),
+ * and a reply is a Neighbor Advertisement (hop limit 255) for `targetIp`, sent to us (unicast) or to all nodes.
+ */
+export function ndpTarget(o: NdpTargetOptions): ProbeTarget {
+  const ip = ipBytes(6, o.targetIp);
+  const own = parseMac(o.ownMac);
+  if (!ip || !own) throw new HanetError('HANET_ERR_CONFIG', `link monitor: NDP target ${o.id}: bad address ${ip ? o.ownMac : o.targetIp}`);
+  const ns = neighborSolicitation(o.targetIp, o.ownMac, o.source);
+  const packet = encodeNdp(ns);
+  const frame = new Uint8Array(ETH_HEADER + packet.length);
+  frame.set(parseMac(multicastMac(ns.destination)!)!, 0);
+  frame.set(own, 6);
+  frame[12] = ETHERTYPE_IPV6 >> 8; frame[13] = ETHERTYPE_IPV6 & 0xff;
+  frame.set(packet, ETH_HEADER);
+  const rules: FrameRule[] = [{
+    kind: 'reply', ethertype: ETHERTYPE_IPV6,
+    bytes: [
+      { offset: IPV6_AT + 6, value: Uint8Array.of(IPPROTO_ICMPV6, ND_HOP_LIMIT) },
+      { offset: ICMPV6_AT, value: Uint8Array.of(ICMPV6_NA) },
+      { offset: NA_TARGET_AT, value: ip },
+    ],
+  }];
   return { id: o.id, intervalMs: o.intervalMs, frame, rules };
 }
