@@ -31,7 +31,7 @@ function udpOf(f: Buffer): { ipAt: number; udpAt: number; dport: number; payload
 async function capture(iface: string, port: number, count: number, timeoutMs: number, out: string, firstByte?: number): Promise<number> {
   const n = native();
   const fd = n.socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-  n.bind(fd, sockaddrLl(n.ifNameToIndex(iface), htons(ETH_P_ALL)));
+  n.bind(fd, sockaddrLl(n.ifNameToIndex(iface), ETH_P_ALL));
   const frames: string[] = [];
   const buf = Buffer.alloc(65536);
   await new Promise<void>((resolve) => {
