@@ -1,15 +1,17 @@
-// The receive half of a private link's control channel, for links that carry control messages inside their own
-// framing (serial frames, udp tunnel datagrams): decode + HMAC, sender must be the link's peer, replay guard,
-// then listeners; every drop counted by reason. Also the counters and listener sets every PrivateLink needs.
-import { decodeControl, REJECT_REASONS, type ControlKey, type RejectReason } from '../proto/control.js';
+// A private link's control channel, whatever carries its bytes (UDP datagrams, serial frames, udp tunnel
+// datagrams). Receive: decode + HMAC, sender must be the link's peer, replay guard (session binding), then
+// listeners; every drop counted by reason. Send: the message sealed with this daemon's session and the session
+// binding the guard holds for the peer. Also the counters and listener sets every PrivateLink needs.
+import type { PeerMessage } from '../core/messages.js';
+import { decodeControl, REJECT_REASONS, type ControlKey, type ControlSender, type RejectReason } from '../proto/control.js';
 import type { ReplayGuard } from '../proto/replay.js';
 import type { LinkStats, ReceivedMessage, RejectEvent } from './types.js';
 
 export interface ControlChannelOptions {
   name: string;
   peer: string;
-  /** This node's name (the recipient messages must be addressed to). */
-  node: string;
+  /** This daemon's sending side; its `node` is the recipient received messages must be addressed to. */
+  sender: ControlSender;
   key: ControlKey;
   guard: ReplayGuard;
   now?: () => number;
@@ -39,6 +41,16 @@ export class ControlChannel {
     return () => { this.rejectListeners.delete(cb); };
   }
 
+  /** The bytes of `msg` for the peer. Throws HANET_ERR_PROTOCOL on an invalid message (a bug at the sender). */
+  encode(msg: PeerMessage): Buffer {
+    return this.o.sender.encode(this.o.peer, msg, this.o.guard.binding(this.o.peer)).bytes;
+  }
+
+  /** Counts a drop made below the codec (e.g. a datagram from another address before the socket was connected). */
+  dropped(reason: RejectReason, from: string, bytes: number): void {
+    this.reject({ reason, from, at: this.now(), bytes });
+  }
+
   sent(bytes: number): void {
     this.counters.sent++;
     this.counters.bytesSent += bytes;
@@ -56,7 +68,7 @@ export class ControlChannel {
   /** One control message as it came off the link. Never throws (unless a listener does). */
   receive(bytes: Uint8Array, from: string): void {
     const at = this.now();
-    const r = decodeControl(this.o.key, bytes, { recipient: this.o.node });
+    const r = decodeControl(this.o.key, bytes, { recipient: this.o.sender.node });
     if (!r.ok) {
       this.reject({ reason: r.reason, from, at, bytes: bytes.length, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
       return;
@@ -68,7 +80,7 @@ export class ControlChannel {
     }
     const v = this.o.guard.admit(env);
     if (!v.ok) {
-      this.reject({ reason: v.reason, from, at, bytes: bytes.length, sender: env.sender, detail: `session ${env.session} seq ${env.seq} sent ${env.sentAt}` });
+      this.reject({ reason: v.reason, from, at, bytes: bytes.length, sender: env.sender, detail: `session ${env.session} seq ${env.seq} echo ${env.echo}` });
       return;
     }
     this.counters.received++;
