@@ -82,6 +82,11 @@ export class UdpControlLink implements PrivateLink {
     return this.socket.localPort;
   }
 
+  /** Socket errors (ICMP errors from the peer's address, e.g. its daemon not running) the socket recovered from. */
+  get socketErrors(): number {
+    return this.socket.pollErrors;
+  }
+
   /** Whether the kernel filters datagrams by source (the socket is connected to the peer). */
   get connected(): boolean {
     return this.socket.connected;

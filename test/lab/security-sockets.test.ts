@@ -46,9 +46,8 @@ async function nobodyCannotSteal(lab: LabHandle, c: Cluster, k: Setup): Promise<
   for (const r of tries) assert.deepEqual([r.bound, r.error], [false, 'EADDRINUSE'], `${r.how}: ${detail}`);
   assert.equal(after.eventCounts['peer-down'] ?? 0, before.eventCounts['peer-down'] ?? 0, 'b never lost its peer during the attack');
   assert.ok(after.links[0]!.alive, 'the link is alive');
-  // 4.5 s of attempts at 50 heartbeats a second: the daemon kept receiving (at least a third of them).
-  const got = after.links[0]!.stats!.received - before.links[0]!.stats!.received;
-  assert.ok(got >= 75, `b received ${got} messages from a during the attack`);
+  // And the daemon still gets its peer's heartbeats (50 a second).
+  await c.waitFor('b', (s) => s.links[0]!.stats!.received >= after.links[0]!.stats!.received + 25, { what: 'heartbeats after the attack' });
 }
 
 async function lanCannotReach(lab: LabHandle, c: Cluster, k: Setup): Promise<void> {

@@ -209,3 +209,21 @@ test('binding an address the host does not have, or to a missing interface, fail
     (e) => isHanetError(e, 'HANET_ERR_SOCKET') && /hn-no-such0/.test((e as Error).message),
   );
 });
+
+test('a link whose peer was not there yet (ICMP port unreachable on the connected socket) receives once it is', async () => {
+  const [pa, pb] = await freePorts(2) as [number, number];
+  const common = { key, localAddress: '127.0.0.1', peerAddress: '127.0.0.1' };
+  const a = await UdpControlLink.open({ ...common, name: 'ab', peer: 'b', sender: new ControlSender({ node: 'a', key }), guard: new ReplayGuard(), localPort: pa, peerPort: pb });
+  let b: UdpControlLink | undefined;
+  try {
+    // Nobody listens on pb: the kernel answers port unreachable, a's socket gets a pending ECONNREFUSED (POLLERR).
+    // (One send only: a further send would consume the pending error before poll() reports it.)
+    a.send(hb);
+    await waitFor(() => a.socketErrors > 0, { what: 'the socket error at a' });
+    b = await UdpControlLink.open({ ...common, name: 'ba', peer: 'a', sender: new ControlSender({ node: 'b', key }), guard: new ReplayGuard(), localPort: pb, peerPort: pa });
+    await handshake(a, b);
+    assert.ok(a.stats().received > 0 && b.stats().received > 0);
+  } finally {
+    await Promise.all([a.close(), b?.close()]);
+  }
+});
