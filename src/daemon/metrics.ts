@@ -17,6 +17,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECT_REASONS } from '../proto/control.js';
+import { REFUSE_REASONS } from '../core/helper.js';
 import type { CoreLogEvent, CorePrivate } from '../core/types.js';
 import type { IfaceBytes } from '../os/linux/ifstats.js';
 import { HANET_VERSION } from '../version.js';
@@ -31,10 +32,10 @@ export interface MetricsSource {
 export type HookResult = 'ok' | 'failed' | 'timeout' | 'error' | 'dropped';
 
 /**
- * Why a helper refused a takeover, as a label: the reasons hanet's core sends (src/core/node.ts acceptClaim), and
- * 'other' for anything else a peer sends (the wire allows any short word, for newer peers).
+ * Why a takeover was refused, as a label: the reasons hanet's helper sends (REFUSE_REASONS), the owner's own
+ * 'no-ack' (src/core/owner.ts), and 'other' for anything else a peer sends (the wire allows any short word).
  */
-export const REFUSAL_REASONS = ['not-helper', 'unknown-lan', 'lan-unhealthy', 'bad-addresses', 'kernel-failed', 'other'] as const;
+export const REFUSAL_REASONS = [...REFUSE_REASONS, 'no-ack', 'other'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 export const refusalReason = (v: unknown): RefusalReason => REFUSAL_REASONS.find((r) => r === v) ?? 'other';
 const KNOWN_REJECTS = new Set<string>(REJECT_REASONS);
@@ -112,7 +113,7 @@ export class DaemonMetrics {
       collect() { this.set(status().kernel.lastError ? 1 : 0); } });
     new Counter({ name: 'hanet_events_total', help: 'Events recorded by type (see docs/events.md).', labelNames: ['type'], registers: [r],
       collect() { for (const [type, n] of Object.entries(status().eventCounts)) self.follow(this, { type }, n ?? 0); } });
-    new Counter({ name: 'hanet_control_messages_rejected_total', help: 'Control messages a private link dropped, by reason (bad-mac, replay, stale, wrong-recipient, ...).', labelNames: ['link', 'reason'], registers: [r],
+    new Counter({ name: 'hanet_control_messages_rejected_total', help: 'Control messages a private link dropped, by reason (bad-mac, replay, stale-session, wrong-recipient, ...).', labelNames: ['link', 'reason'], registers: [r],
       collect() {
         for (const l of status().links) {
           const by = new Map<string, number>();
