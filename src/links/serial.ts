@@ -128,6 +128,7 @@ export class SerialLink implements PrivateLink {
     this.clock = opts.clock ?? (() => performance.now());
     this.openLine = opts.openLine ?? openSerialLine;
     this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, sender: opts.sender, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
+    this.channel.setResend((m) => this.send(m));
     this.pacer = new LinePacer(opts.baud, opts.leadMs ?? 10);
     const mtu = opts.tun.mtu;
     this.queueLimit = Math.max(2 * frameWireLen(mtu), Math.floor(lineBytesPerSecond(opts.baud) * ((opts.queueMs ?? 250) / 1000)));

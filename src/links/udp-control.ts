@@ -73,6 +73,7 @@ export class UdpControlLink implements PrivateLink {
       onDatagram: (d) => this.channel.receive(d, from), // decoded synchronously: nothing keeps the buffer
       onDrop: (why, src) => this.channel.dropped(why, src, 0),
     });
+    this.channel.setResend((m) => this.send(m));
     this.signal = opts.signal;
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
   }

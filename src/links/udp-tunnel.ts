@@ -118,6 +118,7 @@ export class UdpTunnelLink implements PrivateLink {
       onDatagram: (d) => this.receive(d, from),
       onDrop: (why) => { this.s.dropped[why]++; },
     });
+    this.channel.setResend((m) => this.send(m));
     o.tun.onPacket((pkt) => this.fromTun(pkt));
     o.tun.setCarrier(true);
   }

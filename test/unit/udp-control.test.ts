@@ -227,3 +227,17 @@ test('a link whose peer was not there yet (ICMP port unreachable on the connecte
     await Promise.all([a.close(), b?.close()]);
   }
 });
+
+test('handshake answers: one heartbeat each way completes the binding, without waiting for the next ones', async () => {
+  const { a, b } = await pair();
+  try {
+    a.send(hb); // refused by b ('unbound'); b learns a's nonce but has no heartbeat of its own to answer with yet
+    await waitFor(() => b.stats().rejected.unbound === 1, { what: "a's first heartbeat refused" });
+    b.send(hb); // names a's nonce: a adopts b's session and answers at once; b adopts a's and answers
+    await waitFor(() => a.stats().received >= 1 && b.stats().received >= 1, { what: 'both ends bound' });
+    assert.ok((a.stats().handshakeAnswers ?? 0) >= 1);
+    assert.equal(a.stats().sent, 1 + (a.stats().handshakeAnswers ?? 0), 'no other message was needed');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
