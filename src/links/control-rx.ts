@@ -6,8 +6,9 @@
 // The handshake after either end starts (src/proto/replay.ts) needs a message each way; waiting for the next
 // heartbeats made it ~2 heartbeat intervals (measured in the lab: 40-60 ms at 20 ms). So when a message shows that
 // the peer lacks our current nonce (refused: 'unbound', 'stale-session') or that we just adopted its new session,
-// the channel re-sends our last heartbeat at once (without its RTT echo, at most one every NUDGE_MIN_MS): the
-// handshake then takes a few one-way trips. The answer goes to the link's peer only (never to a datagram's source).
+// the channel re-sends our last heartbeat at once (without its RTT echo; at most NUDGE_BURST in NUDGE_WINDOW_MS, as
+// a handshake needs two or three in a row): it then takes a few one-way trips. The answer goes to the link's peer
+// only (never to a datagram's source), so a replayed message cannot make the link send anywhere else.
 import { performance } from 'node:perf_hooks';
 import type { PeerMessage } from '../core/messages.js';
 import { decodeControl, REJECT_REASONS, type ControlKey, type ControlSender, type RejectReason } from '../proto/control.js';
@@ -24,15 +25,17 @@ export interface ControlChannelOptions {
   now?: () => number;
 }
 
-/** At most one immediate handshake answer this often (a replayed message cannot make the link flood its peer). */
-export const NUDGE_MIN_MS = 10;
+/** At most NUDGE_BURST immediate handshake answers in NUDGE_WINDOW_MS (replayed messages cannot make the link flood its peer: 40/s). */
+export const NUDGE_BURST = 4;
+export const NUDGE_WINDOW_MS = 100;
 
 export class ControlChannel {
   readonly counters: LinkStats;
   /** The last heartbeat sent, without its RTT echo: what the handshake answers re-send. */
   private lastHeartbeat: PeerMessage | undefined;
   private resend: ((msg: PeerMessage) => void) | undefined;
-  private lastNudge = -Infinity;
+  /** When the last NUDGE_BURST answers were sent. */
+  private readonly nudges: number[] = [];
   private readonly messageListeners = new Set<(m: ReceivedMessage) => void>();
   private readonly rejectListeners = new Set<(r: RejectEvent) => void>();
   private readonly now: () => number;
@@ -73,10 +76,15 @@ export class ControlChannel {
   /** Sends the last heartbeat again now, if any and not too soon after the previous time. */
   private nudge(): void {
     const t = performance.now();
-    if (!this.resend || !this.lastHeartbeat || t - this.lastNudge < NUDGE_MIN_MS) return;
-    this.lastNudge = t;
+    if (!this.resend || !this.lastHeartbeat) return;
+    if (this.nudges.length >= NUDGE_BURST && t - this.nudges[0]! < NUDGE_WINDOW_MS) return;
+    this.nudges.push(t);
+    if (this.nudges.length > NUDGE_BURST) this.nudges.shift();
     this.counters.handshakeAnswers = (this.counters.handshakeAnswers ?? 0) + 1;
-    this.resend(this.lastHeartbeat);
+    // After the current receive has finished: never re-enter the link's send path from inside its receive path.
+    const send = this.resend;
+    const msg = this.lastHeartbeat;
+    queueMicrotask(() => send(msg));
   }
 
   /** Counts a drop made below the codec (e.g. a datagram from another address before the socket was connected). */

@@ -8,6 +8,7 @@ import { ControlSender, deriveControlKey, newSessionId, NO_NONCE } from '../../s
 import type { PeerMessage } from '../../src/core/messages.js';
 import { ReplayGuard } from '../../src/proto/replay.js';
 import { UdpControlLink } from '../../src/links/udp-control.js';
+import { NUDGE_BURST } from '../../src/links/control-rx.js';
 import type { ReceivedMessage, RejectEvent } from '../../src/links/types.js';
 import { isHanetError } from '../../src/errors.js';
 import { waitFor } from '../helpers.js';
@@ -35,6 +36,9 @@ async function pair(signal?: AbortSignal) {
 }
 
 const hb: PeerMessage = { type: 'heartbeat', lans: { lan0: { healthy: true } }, canHelp: true, helping: [], claims: [] };
+/** A heartbeat told apart from the handshake's (whose answers may still be in flight when a test starts). */
+const hb2: PeerMessage = { ...hb, canHelp: false };
+const isHb2 = (m: ReceivedMessage): boolean => m.message.type === 'heartbeat' && !m.message.canHelp;
 
 /** Heartbeats both ways until each end accepted one (the session-binding handshake). */
 async function handshake(a: UdpControlLink, b: UdpControlLink): Promise<void> {
@@ -59,10 +63,10 @@ test('two links do the handshake, then exchange messages both ways', async () =>
     await handshake(a, b);
     const atB: ReceivedMessage[] = [];
     const atA: ReceivedMessage[] = [];
-    b.onMessage((m) => atB.push(m));
-    a.onMessage((m) => atA.push(m));
+    b.onMessage((m) => { if (m.message.type !== 'heartbeat' || isHb2(m)) atB.push(m); });
+    a.onMessage((m) => { if (m.message.type !== 'heartbeat') atA.push(m); });
     const rejected0 = Object.values(b.stats().rejected).reduce((x, y) => x + y, 0);
-    a.send(hb);
+    a.send(hb2);
     a.send({ type: 'takeover', claimId: 'a-1', lan: 'lan0', addresses: ['10.0.0.11/24'], ownerLinkAddress: '192.168.100.1', leaseMs: 3000 });
     await waitFor(() => atB.length === 2, { what: 'two messages at b' });
     b.send({ type: 'takeover-ack', claimId: 'a-1', ok: true });
@@ -102,8 +106,8 @@ test('datagrams from any other address and port are dropped by the kernel (conne
     for (let i = 0; i < 5; i++) await rawSend(Buffer.from('garbage from elsewhere'), pb);
     // The same link still gets its peer's messages, after those: if the garbage were delivered it came first.
     const got: ReceivedMessage[] = [];
-    b.onMessage((m) => got.push(m));
-    a.send(hb);
+    b.onMessage((m) => { if (isHb2(m)) got.push(m); });
+    a.send(hb2);
     await waitFor(() => got.length === 1, { what: "the peer's message" });
     assert.deepEqual(b.stats().rejected, before.rejected, 'nothing from another port reached the link');
   } finally {
@@ -237,6 +241,22 @@ test('handshake answers: one heartbeat each way completes the binding, without w
     await waitFor(() => a.stats().received >= 1 && b.stats().received >= 1, { what: 'both ends bound' });
     assert.ok((a.stats().handshakeAnswers ?? 0) >= 1);
     assert.equal(a.stats().sent, 1 + (a.stats().handshakeAnswers ?? 0), 'no other message was needed');
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('handshake answers are rate-limited: a flood of replayed messages gets at most a burst of them', async () => {
+  const { a, b, guards } = await pair();
+  try {
+    await handshake(a, b);
+    const stale = new ControlSender({ node: 'a', key }).encode('b', hb, { nonce: newSessionId(), echo: guards.a.binding('b').nonce }).bytes;
+    const before = b.stats();
+    for (let i = 0; i < 200; i++) b.receive(stale, '127.0.0.1:1'); // synchronous: well within one window
+    const after = b.stats();
+    assert.equal(after.rejected['stale-session'] - before.rejected['stale-session'], 200);
+    const answers = (after.handshakeAnswers ?? 0) - (before.handshakeAnswers ?? 0);
+    assert.ok(answers >= 1 && answers <= NUDGE_BURST, `${answers} answers`);
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
