@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { withCluster } from './with-cluster.js';
-import { sendUdpIn, stealAsNobody, udpSnmp } from './security-tools.js';
+import { sendAsNobody, sendUdpIn, stealAsNobody, udpSnmp } from './security-tools.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
 import type { Cluster } from '../../src/lab/cluster.js';
 import type { LabHandle } from '../../src/lab/lab.js';
@@ -48,6 +48,15 @@ async function nobodyCannotSteal(lab: LabHandle, c: Cluster, k: Setup): Promise<
   assert.ok(after.links[0]!.alive, 'the link is alive');
   // And the daemon still gets its peer's heartbeats (50 a second).
   await c.waitFor('b', (s) => s.links[0]!.stats!.received >= after.links[0]!.stats!.received + 25, { what: 'heartbeats after the attack' });
+
+  // Datagrams the local user sends to the port from the node itself arrive on lo, not on the link's interface:
+  // the kernel finds no socket for them.
+  const snmp0 = await udpSnmp(lab, 'b');
+  const st0 = await c.status('b');
+  await sendAsNobody(lab, 'b', { address: k.b, port: k.port, count: 10 });
+  const snmp1 = await waitFor(async () => { const s = await udpSnmp(lab, 'b'); return s.NoPorts! - snmp0.NoPorts! >= 10 ? s : undefined; }, { what: 'the local datagrams dropped by the kernel' });
+  assert.equal(snmp1!.NoPorts! - snmp0.NoPorts!, 10);
+  assert.equal(dropped(await c.status('b')), dropped(st0), 'the daemon saw none of them');
 }
 
 async function lanCannotReach(lab: LabHandle, c: Cluster, k: Setup): Promise<void> {

@@ -188,6 +188,13 @@ const tryNative = () => new Promise((resolve) => {
 })();
 `;
 
+/** Sends `count` datagrams to address:port from the node itself, as `nobody` (unconnected, any source port). */
+export async function sendAsNobody(lab: LabHandle, node: string, o: { address: string; port: number; count: number }): Promise<void> {
+  const script = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    for (let i = 0; i < ${o.count}; i++) s.send(Buffer.from('HNT\\x02 from a local user'), ${o.port}, process.argv[1], () => { if (++n === ${o.count}) s.close(); });`;
+  await lab.exec(node, ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, '-e', script, o.address], { check: true, timeoutMs: 10_000 });
+}
+
 export interface StealResult { how: string; bound: boolean; error?: string; received: number }
 
 /** Runs STEAL_SCRIPT as `nobody` in `node`'s namespace. */
