@@ -17,11 +17,16 @@
 // message, whose echo it cannot know yet; latest wins); and from any message of the adopted session newer than all
 // seen (after a long outage both ends rotated: each learns the other's nonce from a message it cannot accept yet).
 //
+// Rotation, on the receiver's monotonic clock: a nonce is replaced once it is rotateMs old AND the peer has named
+// it (so the peer always knows the current or the previous one, whatever its heartbeat interval: a link with 60 s
+// heartbeats must not be refused for naming a nonce rotated away since), or unconditionally once it is
+// maxNonceAgeMs old (a link the peer does not talk on). The previous nonce stays valid for the adopted session.
+//
 // So: every message captured before a receiver's restart names a nonce of the dead daemon and is refused forever;
-// a restarted sender is accepted after one round trip (its message, our reply, its next message: ~2 heartbeats);
-// no wall clock is read, so a clock step changes nothing. A message held back by an attacker is accepted at most
-// 2 * rotateMs after its echoed nonce was issued (nonces rotate every rotateMs on the receiver's monotonic clock;
-// the previous one stays valid for the adopted session), and once (the window).
+// a restarted sender is accepted after one round trip (its message, our reply, its next message); no wall clock is
+// read, so a clock step changes nothing. A message held back by an attacker is accepted once (the window), and only
+// while the nonce it names is current or previous: on a link that carries heartbeats, ~2 * rotateMs (20 s) after
+// the nonce was issued; if the attacker also cuts the link, up to 2 * maxNonceAgeMs (200 s).
 //
 // Memory: one state per peer (at most maxSenders, least recently seen evicted); links feed the guard only
 // messages whose MAC verified and whose sender is the link's peer: an unauthenticated message never moves it.
@@ -32,8 +37,10 @@ export const REPLAY_WINDOW = 64;
 const WINDOW_MASK = (1n << BigInt(REPLAY_WINDOW)) - 1n;
 
 export interface ReplayGuardOptions {
-  /** Nonce lifetime: a nonce is current for this long, then previous for as long again. Default 10 s. */
+  /** A nonce the peer has named is replaced once it is this old (then it is previous). Default 10 s. */
   rotateMs?: number;
+  /** A nonce is replaced once it is this old even if the peer never named it. Default 10 * rotateMs. */
+  maxNonceAgeMs?: number;
   maxSenders?: number;
   /** Monotonic ms (default performance.now). */
   now?: () => number;
@@ -66,6 +73,8 @@ interface Adopted {
 interface PeerState {
   current: string;
   currentSince: number;
+  /** Whether an accepted message of the peer named the current nonce (the peer knows it: it may be rotated). */
+  currentKnown: boolean;
   previous: string | undefined;
   adopted: Adopted | undefined;
   /** The peer's nonce, echoed in our messages. */
@@ -75,6 +84,7 @@ interface PeerState {
 
 export class ReplayGuard {
   readonly rotateMs: number;
+  readonly maxNonceAgeMs: number;
   private readonly maxSenders: number;
   private readonly now: () => number;
   private readonly newNonce: () => string;
@@ -82,6 +92,7 @@ export class ReplayGuard {
 
   constructor(opts: ReplayGuardOptions = {}) {
     this.rotateMs = opts.rotateMs ?? 10_000;
+    this.maxNonceAgeMs = Math.max(this.rotateMs, opts.maxNonceAgeMs ?? 10 * this.rotateMs);
     this.maxSenders = Math.max(1, opts.maxSenders ?? 256);
     this.now = opts.now ?? (() => performance.now());
     this.newNonce = opts.newNonce ?? newSessionId;
@@ -122,12 +133,13 @@ export class ReplayGuard {
   private state(peer: string, now: number): PeerState {
     let p = this.peers.get(peer);
     if (!p) {
-      p = { current: this.newNonce(), currentSince: now, previous: undefined, adopted: undefined, echo: undefined, lastSeen: now };
+      p = { current: this.newNonce(), currentSince: now, currentKnown: false, previous: undefined, adopted: undefined, echo: undefined, lastSeen: now };
       this.peers.set(peer, p);
       this.evict();
-    } else if (now - p.currentSince >= this.rotateMs) {
-      // A nonce older than two periods is gone: messages naming it are refused.
-      this.rotate(p, now, now - p.currentSince < 2 * this.rotateMs);
+    } else {
+      const age = now - p.currentSince;
+      // Unnamed for two maximum ages: the previous one is as old, both are gone (messages naming them are refused).
+      if ((age >= this.rotateMs && p.currentKnown) || age >= this.maxNonceAgeMs) this.rotate(p, now, age < 2 * this.maxNonceAgeMs);
     }
     return p;
   }
@@ -136,6 +148,7 @@ export class ReplayGuard {
     p.previous = keepCurrent ? p.current : undefined;
     p.current = this.newNonce();
     p.currentSince = now;
+    p.currentKnown = false;
   }
 
   private judge(m: ReplayInput, commit: boolean): ReplayVerdict {
@@ -161,6 +174,7 @@ export class ReplayGuard {
         if ((a.window & bit) !== 0n) return { ok: false, reason: 'replay' };
         if (commit) a.window |= bit;
       }
+      if (commit && m.echo === p.current) p.currentKnown = true;
       return { ok: true, adopted: false };
     }
 

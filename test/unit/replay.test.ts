@@ -117,10 +117,10 @@ test('held-back messages of the live session: accepted once while their nonce is
   assert.equal(deliver(a.send(b)), 'ok');
 });
 
-test('after an outage longer than two rotations, the first message teaches its nonce and the reply flows', () => {
-  const { clock, a, b } = pair(1000);
+test('after an outage longer than two maximum nonce ages, the first message teaches its nonce and the reply flows', () => {
+  const { clock, a, b } = pair(1000); // maxNonceAgeMs 10 s
   handshake(a, b);
-  clock.t += 10_000; // both rotated past anything the other knows
+  clock.t += 25_000; // both rotated past anything the other knows
   assert.equal(deliver(a.send(b)), 'stale-session', 'a names a nonce b forgot; b learns a\'s current one from it');
   assert.equal(deliver(b.send(a)), 'ok', 'so b names a\'s current nonce, and a learns b\'s');
   assert.equal(deliver(a.send(b)), 'ok');
@@ -130,6 +130,8 @@ test('after an outage longer than two rotations, the first message teaches its n
 test('nonces rotate on the receiver\'s clock; in-flight messages naming the previous nonce are accepted', () => {
   const { clock, a, b } = pair(1000);
   handshake(a, b);
+  assert.equal(deliver(b.send(a)), 'ok');
+  assert.equal(deliver(a.send(b)), 'ok', "a names b's current nonce: b may rotate it");
   const n1 = b.guard.binding('a').nonce;
   const inFlight = a.send(b);
   clock.t += 1000;
@@ -140,6 +142,26 @@ test('nonces rotate on the receiver\'s clock; in-flight messages naming the prev
   const m = a.send(b);
   assert.equal(m.echo, n2, 'a learned the new nonce from b\'s message');
   assert.equal(deliver(m), 'ok');
+});
+
+test('a slow link (heartbeats far apart compared with the rotation) is never refused: a nonce the peer has not named yet is not rotated away', () => {
+  const { clock, a, b } = pair(1000); // rotate after 1 s, but heartbeats every 6 s (at 9600 baud they are 2.7 s apart)
+  handshake(a, b);
+  // Each side sends more often than it hears from the other (e.g. one direction's heartbeats are lost for a while).
+  for (let i = 0; i < 30; i++) {
+    for (let k = 0; k < 3; k++) { clock.t += 6000; assert.equal(deliver(a.send(b)), 'ok', `a's heartbeat ${i}.${k}`); }
+    for (let k = 0; k < 3; k++) { clock.t += 6000; assert.equal(deliver(b.send(a)), 'ok', `b's heartbeat ${i}.${k}`); }
+  }
+});
+
+test('a nonce the peer never names is still replaced after maxNonceAgeMs', () => {
+  const clock = { t: 0 };
+  const g = new ReplayGuard({ now: () => clock.t, rotateMs: 1000, maxNonceAgeMs: 5000 });
+  const n1 = g.binding('x').nonce;
+  clock.t = 4999;
+  assert.equal(g.binding('x').nonce, n1, 'not named, younger than the maximum age: kept');
+  clock.t = 5000;
+  assert.notEqual(g.binding('x').nonce, n1);
 });
 
 test('replays and reordering within the adopted session: the 64-entry window', () => {
