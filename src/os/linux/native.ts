@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HanetError } from '../../errors.js';
+import { formatIp, parseIp } from '../../core/ip.js';
 
 /** Result of a non-blocking receive: `length` is the datagram's real size (may exceed the buffer: `truncated`). */
 export interface RecvResult { length: number; address: Buffer; truncated: boolean }
@@ -25,6 +26,8 @@ export interface NativeAddon {
   setsockopt(fd: number, level: number, name: number, value: number | Buffer): void;
   getsockoptInt(fd: number, level: number, name: number): number;
   getsockname(fd: number): Buffer;
+  /** connect(2): a UDP socket then exchanges datagrams with that address only. Throws e.g. ENETUNREACH. */
+  connect(fd: number, sockaddr: Buffer): void;
   close(fd: number): void;
   ifNameToIndex(name: string): number;
   openTun(name: string, flags: number): { fd: number; name: string };
@@ -87,6 +90,8 @@ export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUFFORCE = 33;
+export const SO_SNDBUFFORCE = 32;
+export const SO_BINDTODEVICE = 25;
 export const SOL_PACKET = 263;
 export const SOL_NETLINK = 270;
 export const NETLINK_ROUTE = 0;
@@ -120,6 +125,23 @@ export function sockaddrLl(ifindex: number, protocol: number, addr?: Uint8Array)
     Buffer.from(addr.subarray(0, 8)).copy(b, 12);
   }
   return b;
+}
+
+/** struct sockaddr_in { u16 family; be16 port; be32 addr; u8 zero[8] }. Throws HANET_ERR_CONFIG for a non-IPv4 address. */
+export function sockaddrIn(ip: string, port: number): Buffer {
+  const p = parseIp(ip);
+  if (p?.family !== 4) throw new HanetError('HANET_ERR_CONFIG', `${JSON.stringify(ip)} is not an IPv4 address`);
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(AF_INET, 0);
+  b.writeUInt16BE(port, 2);
+  b.set(p.bytes, 4);
+  return b;
+}
+
+/** "address:port" of a struct sockaddr_in (as recvfrom returns it), or "?" for another family. */
+export function formatSockaddrIn(b: Buffer): string {
+  if (b.length < 8 || b.readUInt16LE(0) !== AF_INET) return '?';
+  return `${formatIp(b.subarray(4, 8)) ?? '?'}:${b.readUInt16BE(2)}`;
 }
 
 /** Network-byte-order protocol as sockaddr_ll/socket() expect it (htons). */
