@@ -81,7 +81,7 @@ test('silent private link with several helpers: the owner moves to the next help
   assert.deepEqual(proxies(sim, 'd'), ['proxy 10.0.0.11 dev eth0'], 'd carries a now');
   assert.deepEqual(proxies(sim, 'b'), [], 'b let go');
   assert.ok(dbl <= 200, `double answering ${dbl} ms`);
-  assert.ok(types(sim, 'b').includes('help-superseded'));
+  assert.ok(types(sim, 'b').some((x) => x === 'help-superseded' || x === 'help-release'), types(sim, 'b').join(' '));
 });
 
 test('silent private link, the announcement lost: the old helper still lets go once another peer reports helping the owner', () => {
