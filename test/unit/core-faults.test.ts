@@ -56,6 +56,7 @@ test('a\'s port fails silently while the gateway is up: still detected within th
   const failed = sim.node('a').events.find((e) => e.type === 'iface-failed');
   assert.equal(failed?.reason, 'arp-timeout');
   assert.ok(failed!.at - t0 <= 30, `detected after ${failed!.at - t0} ms`);
+  assert.ok(!types(sim, 'a').includes('gateway-unreachable'), 'a probe round is judged whole: the gateway\'s miss and the peers\' together');
   assert.deepEqual(proxies(sim, 'b'), ['proxy 10.0.0.11 dev eth0']);
 });
 
