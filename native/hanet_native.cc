@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <string.h>
@@ -323,6 +324,26 @@ Napi::Value TunSetCarrier(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// --- classic BPF socket filters (src/os/linux/ndp.ts) ---
+
+// attachFilter(fd, program: Buffer of struct sock_filter[]): SO_ATTACH_FILTER. The kernel copies the program, so
+// the buffer need not outlive the call. Lets an ETH_P_IPV6 packet socket take only Neighbor Advertisements instead
+// of a copy of every IPv6 packet on the interface (sock_fprog holds a pointer, which JS cannot build).
+Napi::Value AttachFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgInt(info, 0, &fd) || info.Length() < 2 || !info[1].IsBuffer())
+    return ThrowType(env, "attachFilter(fd: number, program: Buffer)");
+  auto prog = info[1].As<Napi::Buffer<uint8_t>>();
+  if (prog.Length() == 0 || prog.Length() % sizeof(sock_filter) != 0 || prog.Length() / sizeof(sock_filter) > BPF_MAXINSNS)
+    return ThrowErrno(env, "attachFilter (program size)", EINVAL);
+  sock_fprog fprog;
+  fprog.len = static_cast<unsigned short>(prog.Length() / sizeof(sock_filter));
+  fprog.filter = reinterpret_cast<sock_filter*>(prog.Data());
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0) return ThrowErrno(env, "setsockopt SO_ATTACH_FILTER", errno);
+  return env.Undefined();
+}
+
 // Poller: uv_poll_t readiness watcher. new Poller(fd, events, cb(status, events)); stop(); ref(); unref().
 // The JS object holds itself alive (Ref) while the poll is active; stop() closes the uv handle, whose
 // memory is freed in the close callback (the handle may outlive the JS object).
@@ -443,6 +464,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("outq", Napi::Function::New(env, OutQ));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("tunSetCarrier", Napi::Function::New(env, TunSetCarrier));
+  exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
   exports.Set("Poller", Poller::Init(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));

@@ -1,7 +1,6 @@
 // The hanet daemon: feeds observations (carrier reads, ARP replies, peer messages, kernel results, time) to the
 // pure core and carries out its effects in the order the core gives them — the core already holds back what must
 // wait for the kernel (docs/CONTRACTS.md, effect order). All I/O goes through injected ports (src/daemon/ports.ts).
-import type { ArpSocket } from '../os/linux/arp.js';
 import { HanetNode, type NodeStatus } from '../core/node.js';
 import { heartbeatOf } from '../core/peers.js';
 import type { CoreConfig, CoreEffect, CoreEvent, CoreEventType, CoreLogEvent } from '../core/types.js';
@@ -11,6 +10,8 @@ import { HANET_VERSION } from '../version.js';
 import { PeerStats, type LinkRtt } from './peer-stats.js';
 import type { DaemonOptions, DaemonPorts } from './ports.js';
 import { Reconciler } from './reconciler.js';
+import { fromArp, fromNdp, Neighbours } from './neighbours.js';
+import { ipFamily } from '../core/ip.js';
 
 export type { DaemonOptions, DaemonPorts, Logger } from './ports.js';
 export type { LinkRtt } from './peer-stats.js';
@@ -40,7 +41,8 @@ const EVENT_RING = 500;
 
 export class Daemon {
   private readonly core: HanetNode;
-  private readonly arps = new Map<string, ArpSocket>();
+  /** Per public interface: ARP and/or NDP, by the families it uses. */
+  private readonly neighbours = new Map<string, Neighbours>();
   private readonly links = new Map<string, PrivateLink>();
   private readonly reconciler: Reconciler;
   private readonly peerStats: PeerStats;
@@ -69,12 +71,17 @@ export class Daemon {
   async start(): Promise<void> {
     const { ports, cfg } = this;
     for (const p of cfg.publics) {
-      const arp = ports.openArp(p.iface);
-      arp.onReply((r) => {
-        if (this.probeTargets.get(p.iface)?.includes(r.senderIp)) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface, target: r.senderIp });
-      });
-      arp.onAnnouncement((a) => this.feed({ type: 'announcement', at: a.atMs, iface: p.iface, address: a.ip }));
-      this.arps.set(p.iface, arp);
+      const n = new Neighbours();
+      const families = new Set([...p.addresses.map((a) => ipFamily(a.address)), ...p.gateways.map((g) => ipFamily(g))]);
+      if (families.has(4)) n.add(4, fromArp(ports.openArp(p.iface)));
+      if (families.has(6) && ports.openNdp) n.add(6, fromNdp(ports.openNdp(p.iface)));
+      for (const s of n.all()) {
+        s.onReply((r) => {
+          if (this.probeTargets.get(p.iface)?.includes(r.senderIp)) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface, target: r.senderIp });
+        });
+        s.onAnnouncement((a) => this.feed({ type: 'announcement', at: a.atMs, iface: p.iface, address: a.ip }));
+      }
+      this.neighbours.set(p.iface, n);
     }
     for (const l of cfg.privates) {
       const link = await ports.openLink(l);
@@ -110,7 +117,7 @@ export class Daemon {
       cfg.publics.forEach((p, i) => {
         const r = pubs[i]!;
         // Read pending ARP replies first, so that a stalled event loop is not mistaken for missing replies.
-        this.arps.get(p.iface)?.drain();
+        this.neighbours.get(p.iface)?.drain();
         if ('error' in r) this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: false, lowerUp: false, error: r.error });
         else this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: r.l?.up ?? false, lowerUp: r.l?.lowerUp ?? false, present: r.l !== undefined });
       });
@@ -135,7 +142,7 @@ export class Daemon {
       if (now - (this.lastProbe.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
       this.lastProbe.set(p.iface, now);
       try {
-        for (const t of targets) this.arps.get(p.iface)?.sendProbe(t);
+        for (const t of targets) this.neighbours.get(p.iface)?.for(t)?.probe(t);
         this.feed({ type: 'probe-sent', at: now, iface: p.iface });
       } catch {
         // the interface may be down (ENETDOWN): the carrier read already says so
@@ -188,18 +195,23 @@ export class Daemon {
     }
   }
 
+  /**
+   * Gratuitous ARP (IPv4) / unsolicited NA (IPv6) for each address, repeated `count` times; a repeat goes out only for
+   * addresses this node still announces there (a release or a move meanwhile stops it).
+   */
   private announce(a: Extract<CoreEffect, { kind: 'announce' }>): void {
-    const arp = this.arps.get(a.iface);
-    if (!arp) return;
-    const send = () => {
+    const n = this.neighbours.get(a.iface);
+    if (!n) return;
+    const send = (repeat: boolean) => {
       for (const ip of a.addresses) {
-        try { arp.sendGratuitous(ip); } catch (err) { this.ports.log.warn({ iface: a.iface, ip, err: String(err) }, 'gratuitous ARP failed'); }
+        if (repeat && !this.core.announces(a.iface, ip)) continue;
+        try { n.for(ip)?.announce(ip); } catch (err) { this.ports.log.warn({ iface: a.iface, ip, err: String(err) }, 'announcement failed'); }
       }
     };
-    send();
+    send(false);
     this.record({ type: 'announced', at: this.ports.now(), iface: a.iface, addresses: a.addresses, count: a.count });
     for (let i = 1; i < a.count; i++) {
-      const t = setTimeout(() => { this.garpTimers.delete(t); if (!this.stopped) send(); }, i * a.intervalMs);
+      const t = setTimeout(() => { this.garpTimers.delete(t); if (!this.stopped) send(true); }, i * a.intervalMs);
       this.garpTimers.add(t);
     }
   }
@@ -245,14 +257,14 @@ export class Daemon {
     await this.reconciler.idle();
     if (opts.cleanup) {
       const d: DesiredKernelState = this.reconciler.latest() ?? this.core.desired();
-      const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: 4 as const, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
+      const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: ipFamily(a.address) ?? 4, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
       try {
         await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], rules: [], sysctls: [] });
       } catch (err) {
         this.ports.log.error({ err: String(err) }, 'cleanup failed');
       }
     }
-    for (const a of this.arps.values()) a.close();
+    for (const n of this.neighbours.values()) n.close();
     await Promise.all([...this.links.values()].map((l) => l.close().catch(() => undefined)));
     this.ports.kernel.close();
   }

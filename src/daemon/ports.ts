@@ -4,6 +4,7 @@ import type { KernelPort } from '../core/kernel-types.js';
 import type { CorePrivate } from '../core/types.js';
 import type { PrivateLink } from '../links/types.js';
 import type { ArpSocket } from '../os/linux/arp.js';
+import type { NdpSocket } from '../os/linux/ndp.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -17,6 +18,8 @@ export interface DaemonPorts {
   now(): number;
   kernel: KernelPort;
   openArp(ifname: string): ArpSocket;
+  /** IPv6 neighbour discovery on an interface (needed only for interfaces with IPv6 addresses or gateways). */
+  openNdp?(ifname: string): NdpSocket;
   openLink(cfg: CorePrivate): Promise<PrivateLink>;
   log: Logger;
   /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */

@@ -7,6 +7,7 @@ import { HanetError } from '../errors.js';
 import type { CorePrivate } from '../core/types.js';
 import { openKernel } from '../os/linux/kernel.js';
 import { openArp } from '../os/linux/arp.js';
+import { openNdp } from '../os/linux/ndp.js';
 import { ControlSender, deriveControlKey } from '../proto/control.js';
 import { ReplayGuard } from '../proto/replay.js';
 import { openPrivateLink } from '../links/open.js';
@@ -43,6 +44,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
     now: () => performance.now(),
     kernel,
     openArp,
+    openNdp: (ifname) => openNdp(ifname),
     openLink: (l: CorePrivate) => openPrivateLink(cfg.private.find((p) => p.name === l.name)!, {
       key, clusterKey, sender, guard, port: cfg.port, localAddress: l.localAddress,
       onLineEvent: (link, e) => log[e.up ? 'info' : 'warn']({ link, why: e.why }, e.up ? 'serial line open' : 'serial line lost'),

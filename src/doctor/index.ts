@@ -51,9 +51,9 @@ function ifaceRoles(c: Config): IfaceRole[] {
 }
 
 async function sysctlFacts(c: Config): Promise<SysctlFacts> {
-  const f: SysctlFacts = { daemonRunning: await daemonAnswers(c.controlSocket), proxyDelay: [], rpFilter: [] };
+  const f: SysctlFacts = { daemonRunning: await daemonAnswers(c.controlSocket), forwarding: [], proxyDelay: [], rpFilter: [] };
   if (c.takeover.canHelp) {
-    f.ipForward = readSysctl('net/ipv4/ip_forward');
+    f.forwarding = [...c.public.map((p) => p.interface), ...c.private.map((l) => l.interface)].map((i) => readSysctl(`net/ipv4/conf/${i}/forwarding`));
     f.proxyDelay = c.public.map((p) => readSysctl(`net/ipv4/neigh/${p.interface}/proxy_delay`));
   }
   const all = readSysctl('net/ipv4/conf/all/rp_filter');

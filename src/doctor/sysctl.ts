@@ -1,6 +1,7 @@
 // Doctor: the sysctls that would defeat a takeover — proxy_delay on the public interfaces (proxy ARP answers up to
 // 0.8 s late by default, measured), rp_filter on the private links (strict mode dropped packets at failback,
-// measured), ip_forward. hanet sets them itself at start and re-checks them every second, so a wrong value is a
+// measured), forwarding on the interfaces a takeover uses (proxy ARP answers only there; hanet never switches it on
+// globally). hanet sets them itself at start and re-checks them every second, so a wrong value is a
 // problem only when hanet cannot write it, or when something else keeps resetting it while hanet runs.
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { block, ok, warn, type Finding } from './types.js';
@@ -16,7 +17,8 @@ export interface SysctlFact {
 export interface SysctlFacts {
   /** The hanet daemon of this configuration answers on its control socket. */
   daemonRunning: boolean;
-  ipForward?: SysctlFact;
+  /** conf/<if>/forwarding of the public interfaces and private links (a helper's). */
+  forwarding: SysctlFact[];
   proxyDelay: SysctlFact[];
   /** Per private interface, and conf/all (the kernel uses the maximum of the two). */
   rpFilter: Array<{ iface: string; own: SysctlFact; all: SysctlFact }>;
@@ -34,7 +36,7 @@ export function readSysctl(path: string, procSys = '/proc/sys'): SysctlFact {
 const dotted = (path: string): string => path.replace(/^net\//, 'net.').replaceAll('/', '.');
 
 /** Judges one sysctl hanet sets: `good` says whether a value is fine; `want` is what hanet writes. */
-function judge(id: 'ip-forward' | 'proxy-delay' | 'rp-filter', subject: string | undefined, f: SysctlFact, now: string | undefined, good: boolean, want: string, why: string, running: boolean): Finding {
+function judge(id: 'forwarding' | 'proxy-delay' | 'rp-filter', subject: string | undefined, f: SysctlFact, now: string | undefined, good: boolean, want: string, why: string, running: boolean): Finding {
   const name = dotted(f.path);
   if (good) return ok(id, `${name} = ${now ?? '(absent)'}`, subject);
   if (f.value === undefined) {
@@ -54,7 +56,9 @@ function judge(id: 'ip-forward' | 'proxy-delay' | 'rp-filter', subject: string |
 /** Pure: the findings for the sysctls hanet depends on. */
 export function sysctlFindings(f: SysctlFacts): Finding[] {
   const out: Finding[] = [];
-  if (f.ipForward) out.push(judge('ip-forward', undefined, f.ipForward, f.ipForward.value, f.ipForward.value === '1', '1', 'a helper would not forward the owner\'s packets and proxy ARP would not answer', f.daemonRunning));
+  for (const w of f.forwarding) {
+    out.push(judge('forwarding', w.path.split('/')[3], w, w.value, w.value === '1', '1', 'a helper would not forward the owner\'s packets and proxy ARP would not answer', f.daemonRunning));
+  }
   for (const p of f.proxyDelay) {
     const iface = p.path.split('/')[3];
     out.push(judge('proxy-delay', iface, p, p.value, p.value === '0', '0', 'proxy ARP answers up to 0.8 s late and clients time out', f.daemonRunning));

@@ -13,7 +13,7 @@ export type CheckId =
   | 'proxy-arp'
   | 'proxy-ndp'
   | 'sysctl-writable'
-  | 'ip-forward'
+  | 'forwarding'
   | 'proxy-delay'
   | 'rp-filter'
   | 'config'

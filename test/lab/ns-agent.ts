@@ -96,10 +96,14 @@ const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b)
 async function serve(): Promise<void> {
   const { openKernel } = await import('../../src/os/linux/kernel.js');
   const { openArp } = await import('../../src/os/linux/arp.js');
+  const { openNdp } = await import('../../src/os/linux/ndp.js');
+  const ndpCodec = await import('../../src/proto/ndp.js');
+  const native = await import('../../src/os/linux/native.js');
   const { NetlinkSocket } = await import('../../src/os/linux/netlink.js');
   const nl = await import('../../src/proto/netlink.js');
   let kernel = openKernel();
   const arps = new Map<string, ReturnType<typeof openArp>>();
+  const ndps = new Map<string, ReturnType<typeof openNdp>>();
   const watches = new Map<string, { w: { pollAt?: number; notifyAt?: number; polls: number; done: boolean }; off: () => void; loop: Promise<void> }>();
   const out = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
   const ctl = NetlinkSocket.open();
@@ -109,6 +113,27 @@ async function serve(): Promise<void> {
     await ctl.request(nl.RTM_NEWLINK, 0, nl.encodeLink({ family: 0, ifindex: l.index, type: 0, flags: up ? nl.IFF_UP : 0, change: nl.IFF_UP }), { what: `set ${name} ${up ? 'up' : 'down'}` });
   };
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /**
+   * Probe (ARP or NDP socket), then block the event loop for `blockMs` (a stalled daemon) and call drain(): the reply
+   * must be delivered by drain() itself, before any event-loop turn. Waits up to `waitMs` (2 s) for it.
+   */
+  type Prober = { sendProbe(t: string): void; drain(): void; onReply(cb: (r: { senderIp: string; atMs: number }) => void): () => void };
+  const probeOnce = async (s: Prober, a: Record<string, unknown>): Promise<unknown> => {
+    const replies: { senderIp: string; atMs: number }[] = [];
+    const off = s.onReply((r) => replies.push(r));
+    const t0 = performance.now();
+    s.sendProbe(a.target as string);
+    const until = t0 + ((a.blockMs as number) ?? 0);
+    while (performance.now() < until) { /* busy: the event loop cannot run */ }
+    const beforeDrain = replies.length;
+    s.drain();
+    const afterDrain = replies.length;
+    const deadline = performance.now() + ((a.waitMs as number) ?? 2000);
+    while (!replies.some((r) => r.senderIp === a.target) && performance.now() < deadline) await sleep(1);
+    off();
+    const r = replies.find((x) => x.senderIp === a.target);
+    return { beforeDrain, afterDrain, reply: r ?? null, rttMs: r ? r.atMs - t0 : null };
+  };
 
   const handlers: Record<string, (a: Record<string, unknown>) => Promise<unknown>> = {
     getLink: async (a) => (await kernel.getLink(a.name as string)) ?? null,
@@ -212,27 +237,7 @@ async function serve(): Promise<void> {
     },
     arpOpen: async (a) => { const s = openArp(a.ifname as string); arps.set(a.ifname as string, s); s.onReply((r) => out({ event: 'arp-reply', ifname: a.ifname, ...r })); return s.mac(); },
     arpGarp: async (a) => { arps.get(a.ifname as string)!.sendGratuitous(a.ip as string); return true; },
-    /**
-     * Probe, then block the event loop for `blockMs` (a stalled daemon) and call drain(): the reply must be
-     * delivered by drain() itself, before any event-loop turn.
-     */
-    arpProbe: async (a) => {
-      const s = arps.get(a.ifname as string)!;
-      const replies: { senderIp: string; senderMac: string; atMs: number }[] = [];
-      const off = s.onReply((r) => replies.push(r));
-      const t0 = performance.now();
-      s.sendProbe(a.target as string);
-      const until = t0 + ((a.blockMs as number) ?? 0);
-      while (performance.now() < until) { /* busy: the event loop cannot run */ }
-      const beforeDrain = replies.length;
-      s.drain();
-      const afterDrain = replies.length;
-      const deadline = performance.now() + 2000;
-      while (!replies.some((r) => r.senderIp === a.target) && performance.now() < deadline) await sleep(1);
-      off();
-      const r = replies.find((x) => x.senderIp === a.target);
-      return { beforeDrain, afterDrain, reply: r ?? null, rttMs: r ? r.atMs - t0 : null };
-    },
+    arpProbe: async (a) => probeOnce(arps.get(a.ifname as string)!, a),
     /** Probe RTT through the event loop (no blocking), median over n. */
     arpProbeBench: async (a) => {
       const s = arps.get(a.ifname as string)!;
@@ -249,11 +254,34 @@ async function serve(): Promise<void> {
       }
       return { medianMs: median(xs), p99Ms: pct(xs, 0.99) };
     },
+    // ---- NDP (test/lab/ndp.test.ts) ----
+    ndpOpen: async (a) => {
+      ndps.get(a.ifname as string)?.close();
+      const s = openNdp(a.ifname as string, a.probeSource ? { probeSource: a.probeSource as 'link-local' | 'unspecified' } : {});
+      ndps.set(a.ifname as string, s);
+      s.onReply((r) => out({ event: 'na', ifname: a.ifname, ...r }));
+      s.onAnnouncement((r) => out({ event: 'ndp-announcement', ifname: a.ifname, ...r }));
+      return { mac: s.mac(), linkLocal: s.linkLocal() ?? null };
+    },
+    ndpNa: async (a) => { ndps.get(a.ifname as string)!.sendUnsolicitedNa(a.address as string); return true; },
+    ndpProbe: async (a) => probeOnce(ndps.get(a.ifname as string)!, a),
+    /** Sends a unicast NS (what a router whose entry is in PROBE sends) with the codec through a plain packet socket. */
+    ndpUnicastNs: async (a) => {
+      const n = native.native();
+      const fd = n.socket(native.AF_PACKET, native.SOCK_DGRAM, 0);
+      try {
+        const pkt = ndpCodec.encodeNdp({ kind: 'ns', source: a.source as string, destination: a.target as string, target: a.target as string });
+        const { parseMac } = await import('../../src/proto/inet.js');
+        n.sendto(fd, Buffer.from(pkt), native.sockaddrLl(n.ifNameToIndex(a.ifname as string), native.ETH_P_IPV6, parseMac(a.dstMac as string)));
+      } finally { n.close(fd); }
+      return performance.now();
+    },
+    ndpPacketCount: async (a) => ndps.get(a.ifname as string)!.takePacketCount(),
     fds: async () => {
       const { readdirSync } = await import('node:fs');
       return readdirSync('/proc/self/fd').length;
     },
-    closeAll: async () => { for (const s of arps.values()) s.close(); arps.clear(); kernel.close(); kernel = openKernel(); return true; },
+    closeAll: async () => { for (const s of [...arps.values(), ...ndps.values()]) s.close(); arps.clear(); ndps.clear(); kernel.close(); kernel = openKernel(); return true; },
   };
 
   const rl = createInterface({ input: process.stdin });
@@ -265,7 +293,7 @@ async function serve(): Promise<void> {
     h(req).then((value) => out({ id: req.id, ok: true, value }), (e: Error) => out({ id: req.id, ok: false, error: `${e.name}: ${e.message}` }));
   });
   rl.on('close', () => {
-    for (const s of arps.values()) s.close();
+    for (const s of [...arps.values(), ...ndps.values()]) s.close();
     kernel.close();
     ctl.close();
   });

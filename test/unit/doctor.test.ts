@@ -64,23 +64,24 @@ test('sysctls: a wrong value blocks only when hanet cannot write it, warns when 
   const pd = (v: string, w = true) => [fact('net/ipv4/neigh/eth0/proxy_delay', v, w)];
   const rp = (own: string, all = '0', w = true) => [{ iface: 'eth1', own: fact('net/ipv4/conf/eth1/rp_filter', own, w), all: fact('net/ipv4/conf/all/rp_filter', all, w) }];
   // Not running: hanet will set them (the kernel's defaults 80 and 1 are normal before the first start).
-  let f = sysctlFindings({ daemonRunning: false, ipForward: fact('net/ipv4/ip_forward', '0'), proxyDelay: pd('80'), rpFilter: rp('1') });
+  let f = sysctlFindings({ daemonRunning: false, forwarding: [fact('net/ipv4/conf/eth0/forwarding', '0')], proxyDelay: pd('80'), rpFilter: rp('1') });
   assert.ok(f.every((x) => x.severity === 'ok'), JSON.stringify(f));
   // Read-only /proc/sys: they stay wrong.
-  f = sysctlFindings({ daemonRunning: false, ipForward: fact('net/ipv4/ip_forward', '1', false), proxyDelay: pd('80', false), rpFilter: rp('1', '0', false) });
+  f = sysctlFindings({ daemonRunning: false, forwarding: [fact('net/ipv4/conf/eth0/forwarding', '1', false)], proxyDelay: pd('80', false), rpFilter: rp('1', '0', false) });
   assert.equal(sev(f, 'proxy-delay', 'eth0'), 'block');
   assert.equal(sev(f, 'rp-filter', 'eth1'), 'block');
-  assert.equal(sev(f, 'ip-forward'), 'ok');
+  assert.equal(sev(f, 'forwarding', 'eth0'), 'ok');
   assert.match(f.find((x) => x.id === 'proxy-delay')!.fix!, /net\.ipv4\.neigh\.eth0\.proxy_delay=0/);
   // Running and still wrong: something resets them.
-  f = sysctlFindings({ daemonRunning: true, proxyDelay: pd('80'), rpFilter: rp('1') });
+  f = sysctlFindings({ daemonRunning: true, forwarding: [fact('net/ipv4/conf/eth0/forwarding', '0')], proxyDelay: pd('80'), rpFilter: rp('1') });
+  assert.equal(sev(f, 'forwarding', 'eth0'), 'warn');
   assert.equal(sev(f, 'proxy-delay', 'eth0'), 'warn');
   assert.equal(sev(f, 'rp-filter', 'eth1'), 'warn');
   // The kernel uses max(all, iface): all=1 with hanet's iface=2 is loose; all=1 with iface 0 is strict.
-  assert.equal(sev(sysctlFindings({ daemonRunning: true, proxyDelay: [], rpFilter: rp('2', '1') }), 'rp-filter'), 'ok');
-  assert.equal(sev(sysctlFindings({ daemonRunning: true, proxyDelay: [], rpFilter: rp('0', '1') }), 'rp-filter'), 'warn');
+  assert.equal(sev(sysctlFindings({ daemonRunning: true, forwarding: [], proxyDelay: [], rpFilter: rp('2', '1') }), 'rp-filter'), 'ok');
+  assert.equal(sev(sysctlFindings({ daemonRunning: true, forwarding: [], proxyDelay: [], rpFilter: rp('0', '1') }), 'rp-filter'), 'warn');
   // A TUN interface hanet creates does not exist yet.
-  assert.equal(sev(sysctlFindings({ daemonRunning: false, proxyDelay: [], rpFilter: [{ iface: 'hnx', own: fact('net/ipv4/conf/hnx/rp_filter', undefined, false), all: fact('net/ipv4/conf/all/rp_filter', '1') }] }), 'rp-filter'), 'ok');
+  assert.equal(sev(sysctlFindings({ daemonRunning: false, forwarding: [], proxyDelay: [], rpFilter: [{ iface: 'hnx', own: fact('net/ipv4/conf/hnx/rp_filter', undefined, false), all: fact('net/ipv4/conf/all/rp_filter', '1') }] }), 'rp-filter'), 'ok');
 });
 
 test('interfaces: missing, no carrier, admin down, port of a bond or bridge, driver without operstate', () => {

@@ -267,7 +267,7 @@ export class LinuxKernel implements KernelPort {
       case 'addr-add': {
         const a = op.addr;
         const msg = (proto: boolean): Uint8Array => encodeAddr({
-          family: familyToAf(a.family), prefixLen: a.prefixLen, flags: 0, scope: RT_SCOPE_UNIVERSE,
+          family: familyToAf(a.family), prefixLen: a.prefixLen, flags: a.family === 6 ? 0x02 : 0, scope: RT_SCOPE_UNIVERSE, // IPv6: IFA_F_NODAD, see docs/troubleshooting.md (DAD)
           ifindex: this.ifindex(byName, a.ifname, what), local: a.address, address: a.address,
           ...(proto ? { proto: HANET_RTPROT } : {}),
         });

@@ -36,6 +36,8 @@ export interface NativeAddon {
   outq(fd: number): number;
   /** A pseudo-terminal pair: master fd (non-blocking) and the slave's path (set raw). */
   openPty(): { master: number; slave: string };
+  /** SO_ATTACH_FILTER with a classic BPF program (8-byte struct sock_filter entries, host byte order). */
+  attachFilter(fd: number, program: Buffer): void;
   Poller: new (fd: number, events: number, cb: (status: number, events: number) => void) => NativePoller;
   constants: { UV_READABLE: number; UV_WRITABLE: number; IFF_TUN: number; IFF_TAP: number; IFF_NO_PI: number };
 }
@@ -94,6 +96,9 @@ export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_ALL = 0x0003;
+export const ETH_P_IPV6 = 0x86dd;
+/** getsockopt(SOL_PACKET): struct tpacket_stats { tp_packets; tp_drops }, read-and-reset; the first int is tp_packets. */
+export const PACKET_STATISTICS = 6;
 
 /** struct sockaddr_nl { u16 family; u16 pad; u32 pid; u32 groups } */
 export function sockaddrNl(pid = 0, groups = 0): Buffer {
