@@ -19,7 +19,7 @@ function pair6GlobalGateway(): Topology {
   const t = structuredClone(defaultTopology('pair6'));
   const r = t.nodes.r!.ports.find((p) => p.name === 'eth1')!;
   r.addresses = r.addresses.filter((a) => !a.startsWith('fe80:'));
-  for (const n of ['a', 'b']) t.nodes[n]!.routes = t.nodes[n]!.routes.map((x) => (x.to === 'default' ? { to: 'default', via: '2001:db8::1' } : x));
+  for (const n of ['a', 'b']) t.nodes[n]!.routes = t.nodes[n]!.routes.map((x) => (x.to === 'default' ? { to: 'default', via: '2001:db8::1', dev: 'eth0' } : x));
   return t;
 }
 
