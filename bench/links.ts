@@ -121,17 +121,19 @@ async function pathRun(lab: LabHandle, path: string, host: string, secs: number)
 
 function authCost(): { seal_us: number; open_us: number } {
   const key = Buffer.alloc(32, 3);
-  const s = new TunnelSealer(key, 'a', 'b');
-  const o = new TunnelOpener(key, 'a', 'b');
+  const a = { node: 'a', session: '0000000000000a0a' };
+  const b = { node: 'b', session: '0000000000000b0b' };
+  const s = new TunnelSealer(key, 'bench', a, b);
+  const o = new TunnelOpener(key, 'bench', 'a', b);
   const pkt = Buffer.alloc(1400, 0x45);
   const n = 50_000;
   const sealed: Buffer[] = [];
-  for (let i = 0; i < 5000; i++) o.open(s.seal(pkt));
+  for (let i = 0; i < 5000; i++) o.open(s.seal(pkt), a.session);
   let t = process.hrtime.bigint();
   for (let i = 0; i < n; i++) sealed.push(s.seal(pkt));
   const seal = Number(process.hrtime.bigint() - t) / n / 1000;
   t = process.hrtime.bigint();
-  for (const d of sealed) o.open(d);
+  for (const d of sealed) o.open(d, a.session);
   const open = Number(process.hrtime.bigint() - t) / n / 1000;
   return { seal_us: seal, open_us: open };
 }

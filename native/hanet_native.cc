@@ -7,6 +7,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "monitor.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -447,6 +449,23 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Napi::AsyncContext* ctx_ = nullptr;
 };
 
+// --- private-link sockets (src/links/peer-socket.ts) ---
+// connect(fd, sockaddr: Buffer): a UDP socket connected to its peer only accepts the peer's datagrams (the kernel
+// drops the rest before any user code runs). Throws with the errno name (e.g. ENETUNREACH while the socket's
+// device is down: the caller retries).
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgInt(info, 0, &fd) || info.Length() < 2 || !info[1].IsBuffer()) return ThrowType(env, "connect(fd, sockaddr: Buffer)");
+  auto addr = info[1].As<Napi::Buffer<uint8_t>>();
+  int rc;
+  do {
+    rc = connect(fd, reinterpret_cast<const sockaddr*>(addr.Data()), static_cast<socklen_t>(addr.Length()));
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return ThrowErrno(env, "connect", errno);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socket", Napi::Function::New(env, Socket));
   exports.Set("bind", Napi::Function::New(env, Bind));
@@ -465,7 +484,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("tunSetCarrier", Napi::Function::New(env, TunSetCarrier));
   exports.Set("attachFilter", Napi::Function::New(env, AttachFilter));
+  exports.Set("connect", Napi::Function::New(env, Connect));
   exports.Set("Poller", Poller::Init(env));
+  hanet_monitor::InitMonitor(env, exports);  // native/monitor.cc: Monitor, monotonicNowMs
   Napi::Object c = Napi::Object::New(env);
   c.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));
   c.Set("UV_WRITABLE", Napi::Number::New(env, UV_WRITABLE));

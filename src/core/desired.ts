@@ -119,11 +119,20 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
     for (const p of cfg.publics) sysctls.push({ path: `net/ipv4/conf/${p.iface}/forwarding`, value: '1' }, { path: `net/ipv4/neigh/${p.iface}/proxy_delay`, value: '0' });
     for (const l of cfg.privates) sysctls.push({ path: `net/ipv4/conf/${l.iface}/forwarding`, value: '1' });
     if (uses6) {
-      // IPv6: a proxy entry answers unicast NSs only with all.forwarding and all.proxy_ndp (measured), and switching
-      // forwarding on drops RA-learned default routes unless accept_ra is 2 first (measured): so accept_ra 2 where it
-      // was 1, then forwarding and proxy NDP; proxied answers to multicast NSs are delayed like ARP's.
+      // IPv6 (measured, docs/troubleshooting.md): switching forwarding on anywhere drops RA-learned default routes
+      // unless accept_ra is 2 first, so accept_ra 2 where it was 1. IPv6 forwards only with all.forwarding or, since
+      // Linux 6.17, force_forwarding on the incoming interface; a proxy entry answers multicast NSs only where the
+      // interface's forwarding is on, and unicast NSs only with all.proxy_ndp and an open forwarding path. With
+      // force_forwarding only the public ports and the private links forward; without, every interface does (the
+      // rules below then refuse what is not a takeover's). Proxied answers to multicast NSs are delayed like ARP's.
       for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/conf/${p.iface}/accept_ra`, value: '2', onlyIf: '1' });
-      sysctls.push({ path: 'net/ipv6/conf/all/forwarding', value: '1' }, { path: 'net/ipv6/conf/all/proxy_ndp', value: '1' });
+      if (cfg.kernel?.ipv6ForceForwarding) {
+        for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/conf/${p.iface}/forwarding`, value: '1' });
+        for (const iface of forwardingIfaces) sysctls.push({ path: `net/ipv6/conf/${iface}/force_forwarding`, value: '1' });
+      } else {
+        sysctls.push({ path: 'net/ipv6/conf/all/forwarding', value: '1' });
+      }
+      sysctls.push({ path: 'net/ipv6/conf/all/proxy_ndp', value: '1' });
       for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/neigh/${p.iface}/proxy_delay`, value: '0' });
     }
     // The rules refuse everything those interfaces would forward but a held claim's traffic: nothing crosses between

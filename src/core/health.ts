@@ -28,16 +28,10 @@ export interface HealthView {
 export class PublicHealth {
   private up: boolean | undefined;
   private lowerUp = false;
-  private carrierSince = 0;
-  private lastReplyAt: number | undefined;
-  private lastProbeAt: number | undefined;
-  /** Probes in a row that got no reply before the next one was sent. Counted per probe, not per wall-clock
-   * window: when the event loop stalls no probes go out, and a stall must not look like a dead link. */
-  private missed = 0;
+  /** Probe targets' last status: gateways (one per family) and LAN peers; reset when the carrier changes. */
+  private readonly targets = new Map<string, { gateway: boolean; misses: number; confirmed: boolean; replyAt?: number }>();
   private rttMs: number | undefined;
-  /** Send times of the last `arpMisses` probe rounds (a peer reply after the oldest proves the port now). */
-  private readonly recentRounds: number[] = [];
-  private lastPeerReplyAt: number | undefined;
+  private lastReplyAt: number | undefined;
   private everFailed = false;
   private verdict: { healthy: boolean; reason: HealthReason; since: number };
 
@@ -45,43 +39,35 @@ export class PublicHealth {
     this.verdict = { healthy: false, reason: 'unknown', since: now };
   }
 
-  /** A fresh carrier reading (RTM_GETLINK): admin state and lower-layer (carrier) state. `present` false: no such link. */
+  /** A fresh carrier reading: admin state and lower-layer (carrier) state. `present` false: no such link. */
   carrier(now: number, up: boolean, lowerUp: boolean, present = true): void {
     if (!present) { up = false; lowerUp = false; }
     const wasOk = this.up === true && this.lowerUp;
     const isOk = up && lowerUp;
-    if (wasOk !== isOk || this.up === undefined) {
-      this.carrierSince = now;
-      this.missed = 0;
-    }
+    // A change restarts probing: misses counted before it say nothing about the link now (the monitor resets too).
+    if (wasOk !== isOk || this.up === undefined) for (const t of this.targets.values()) { t.misses = 0; t.confirmed = false; }
     this.up = up;
     this.lowerUp = lowerUp;
     this.evaluate(now, present ? undefined : 'missing');
   }
 
-  probeSent(now: number): void {
-    const prev = this.lastProbeAt;
-    if (this.up && this.lowerUp && prev !== undefined && prev >= this.carrierSince && (this.lastReplyAt === undefined || this.lastReplyAt < prev)) {
-      this.missed++;
+  /**
+   * A probe target's status (src/core/probes.ts rules, the same in the native monitor): `misses` probes in a row
+   * unanswered; `confirmed`: it answered since the carrier changed. `gateway`: it is one of the LAN's gateways (else a
+   * LAN peer, probed to tell this port's failure from the gateway's).
+   */
+  target(now: number, target: string, gateway: boolean, misses: number, confirmed: boolean, rttMs?: number): void {
+    this.targets.set(target, { gateway, misses, confirmed, ...(confirmed && misses === 0 ? { replyAt: now } : {}) });
+    if (gateway && misses === 0 && confirmed) {
+      this.lastReplyAt = now;
+      if (rttMs !== undefined) this.rttMs = rttMs;
     }
-    this.recentRounds.push(now);
-    if (this.recentRounds.length > this.s.arpMisses) this.recentRounds.shift();
-    this.lastProbeAt = now;
     this.evaluate(now);
   }
 
-  /** The gateway answered a probe. */
-  reply(now: number): void {
-    if (this.lastProbeAt !== undefined) this.rttMs = Math.max(0, now - this.lastProbeAt);
-    this.lastReplyAt = now;
-    this.missed = 0;
-    this.evaluate(now);
-  }
-
-  /** A LAN peer answered a probe: this port sends and receives. */
-  peerReply(now: number): void {
-    this.lastPeerReplyAt = now;
-    this.evaluate(now);
+  /** Targets no longer probed are forgotten. */
+  keepTargets(targets: readonly string[]): void {
+    for (const t of [...this.targets.keys()]) if (!targets.includes(t)) this.targets.delete(t);
   }
 
   tick(now: number): void {
@@ -103,20 +89,22 @@ export class PublicHealth {
   private evaluate(now: number, forced?: HealthReason): void {
     let healthy: boolean;
     let reason: HealthReason;
-    const repliedSinceCarrier = this.lastReplyAt !== undefined && this.lastReplyAt >= this.carrierSince;
+    const all = [...this.targets.values()];
+    const gateways = all.filter((t) => t.gateway);
+    const answering = (t: { misses: number; confirmed: boolean }) => t.confirmed && t.misses < this.s.arpMisses;
     if (forced) { healthy = false; reason = forced; }
     else if (this.up === undefined) { healthy = false; reason = 'unknown'; }
     else if (!this.up) { healthy = false; reason = 'admin-down'; }
     else if (!this.lowerUp) { healthy = false; reason = 'carrier-down'; }
     else if (!this.s.arp) { healthy = true; reason = 'ok'; }
-    else if (this.missed >= this.s.arpMisses) {
-      // The gateway is silent. A peer answering one of the same recent rounds proves this port: the gateway is the
-      // problem. (Peers are probed in every round, so this costs no extra time.)
-      const peersAnswer = this.lastPeerReplyAt !== undefined && this.recentRounds.length > 0 && this.lastPeerReplyAt >= this.recentRounds[0]!;
+    else if (gateways.length > 0 && gateways.every((t) => t.misses >= this.s.arpMisses)) {
+      // Every gateway is silent. A LAN peer answering in the same recent rounds proves this port: the gateway is
+      // the problem. (Peers are probed in every round, so this costs no extra time.)
+      const peersAnswer = all.some((t) => !t.gateway && answering(t));
       healthy = peersAnswer;
       reason = peersAnswer ? 'gateway-unreachable' : 'arp-timeout';
     }
-    else if (repliedSinceCarrier) { healthy = true; reason = 'ok'; }
+    else if (gateways.some(answering)) { healthy = true; reason = 'ok'; }
     else {
       // carrier just came (back) up and no reply yet: keep the previous verdict until a reply or enough misses.
       healthy = false;

@@ -42,15 +42,17 @@ export class Lans {
     h.carrier(this.now, up, lowerUp, present);
   }
 
-  probeSent(iface: string): void { this.health.get(iface)?.probeSent(this.now); }
-
-  /** A probe target answered: the gateway, or (any other target) a LAN peer. */
-  probeReply(iface: string, target?: string): void {
+  /** A probe target's status changed (src/core/probes.ts): a gateway's, or (any other target) a LAN peer's. */
+  probeStatus(iface: string, target: string, misses: number, confirmed: boolean, rttMs?: number): void {
     const h = this.health.get(iface);
     const p = this.cfg.publics.find((q) => q.iface === iface);
     if (!h || !p) return;
-    if (target === undefined || p.gateways.includes(target)) h.reply(this.now);
-    else h.peerReply(this.now);
+    h.target(this.now, target, p.gateways.includes(target), misses, confirmed, rttMs);
+  }
+
+  /** The targets probed on `iface` now: the health forgets the others. */
+  probing(iface: string, targets: readonly string[]): void {
+    this.health.get(iface)?.keepTargets(targets);
   }
 
   /** Does this node reach the gateway of `lan` (through one of its usable interfaces)? */

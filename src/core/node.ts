@@ -79,8 +79,7 @@ export class HanetNode {
         this.helper.withdraw();
         break;
       case 'carrier': this.lans.carrier(ev.iface, ev.up, ev.lowerUp, ev.present ?? true, ev.error); break;
-      case 'probe-sent': this.lans.probeSent(ev.iface); break;
-      case 'probe-reply': this.lans.probeReply(ev.iface, ev.target); break;
+      case 'probe-status': this.lans.probeStatus(ev.iface, ev.target, ev.misses, ev.confirmed, ev.rttMs); break;
       case 'link-carrier': if (ev.error === undefined) this.peers.linkCarrier(ev.link, ev.up); break;
       case 'kernel-applied': this.gate.kernelApplied(ev.gen, ev.ok, ev.ok ? undefined : ev.error); break;
       case 'message': this.onMessage(ev.link, ev.from, ev.msg, ev.at); break;
@@ -154,6 +153,7 @@ export class HanetNode {
       const text = targets.join(' ');
       if (this.probeTargets.get(p.iface) === text) continue;
       this.probeTargets.set(p.iface, text);
+      this.lans.probing(p.iface, targets);
       this.out.probeTargets(p.iface, targets);
     }
   }

@@ -52,12 +52,20 @@ export interface TakeoverSettings {
   canHelp: boolean;
 }
 
+/** What the running kernel offers that changes how a takeover is set up (found at start). */
+export interface KernelFeatures {
+  /** Per-interface IPv6 `force_forwarding` (Linux 6.17+): IPv6 forwarding without switching it on for every interface. */
+  ipv6ForceForwarding: boolean;
+}
+
 export interface CoreConfig {
   node: string;
   publics: CorePublic[];
   privates: CorePrivate[];
   heartbeat: HeartbeatSettings;
   takeover: TakeoverSettings;
+  /** Default: none of the optional features. */
+  kernel?: KernelFeatures;
 }
 
 export type CoreEvent =
@@ -67,9 +75,11 @@ export type CoreEvent =
    * read itself failed (a netlink timeout, ENOBUFS): says nothing about the interface, so the verdict stays.
    */
   | { type: 'carrier'; at: number; iface: string; up: boolean; lowerUp: boolean; present?: boolean; error?: string }
-  | { type: 'probe-sent'; at: number; iface: string }
-  /** A probe target answered on `iface`: the gateway (`target` absent or the gateway's address) or a LAN peer. */
-  | { type: 'probe-reply'; at: number; iface: string; target?: string }
+  /**
+   * A probe target's status changed on `iface` (a gateway or a LAN peer; counting rules in src/core/probes.ts, the
+   * same in the native monitor): `misses` probes in a row unanswered; `confirmed`: answered since the carrier changed.
+   */
+  | { type: 'probe-status'; at: number; iface: string; target: string; misses: number; confirmed: boolean; rttMs?: number }
   /** The carrier of a private link's interface; `error`: the read failed (the previous state stays). */
   | { type: 'link-carrier'; at: number; link: string; up: boolean; error?: string }
   /** The daemon reconciled the kernel to the desired state of generation `gen` (see docs/CONTRACTS.md, effect order). */

@@ -3,10 +3,16 @@
 import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.js';
 import { HanetError } from '../errors.js';
-import type { CoreConfig } from '../core/types.js';
+import { existsSync } from 'node:fs';
+import type { CoreConfig, KernelFeatures } from '../core/types.js';
 import { isLinkLocal } from '../core/ip.js';
 
-export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInterfaces> = networkInterfaces()): CoreConfig {
+/** What this kernel offers (src/core/types.ts KernelFeatures), read from /proc/sys. */
+export function kernelFeatures(procSys = '/proc/sys'): KernelFeatures {
+  return { ipv6ForceForwarding: existsSync(`${procSys}/net/ipv6/conf/all/force_forwarding`) };
+}
+
+export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInterfaces> = networkInterfaces(), kernel: KernelFeatures = kernelFeatures()): CoreConfig {
   return {
     node: cfg.node,
     publics: cfg.public.map((p) => ({
@@ -35,5 +41,6 @@ export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInte
     }),
     heartbeat: { ...cfg.heartbeat },
     takeover: { ...cfg.takeover },
+    kernel,
   };
 }

@@ -11,6 +11,7 @@ import { PeerStats, type LinkRtt } from './peer-stats.js';
 import type { DaemonOptions, DaemonPorts } from './ports.js';
 import { Reconciler } from './reconciler.js';
 import { fromArp, fromNdp, Neighbours } from './neighbours.js';
+import { PollWatcher, type Watcher } from './watch.js';
 import { ipFamily } from '../core/ip.js';
 
 export type { DaemonOptions, DaemonPorts, Logger } from './ports.js';
@@ -46,9 +47,6 @@ export class Daemon {
   private readonly links = new Map<string, PrivateLink>();
   private readonly reconciler: Reconciler;
   private readonly peerStats: PeerStats;
-  private readonly lastProbe = new Map<string, number>();
-  /** What the core asks to probe per interface: the gateway first, then LAN peers. */
-  private readonly probeTargets = new Map<string, string[]>();
   private readonly eventCounts: Partial<Record<CoreEventType, number>> = {};
   private readonly events: CoreLogEvent[] = [];
   private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
@@ -57,8 +55,8 @@ export class Daemon {
   private readonly wallNow: () => number;
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private polling = false;
   private stopped = false;
+  private readonly watcher: Watcher;
 
   constructor(private readonly cfg: CoreConfig, private readonly ports: DaemonPorts, private readonly opts: DaemonOptions) {
     this.core = new HanetNode(cfg);
@@ -66,23 +64,13 @@ export class Daemon {
     this.wallNow = ports.wallNow ?? Date.now;
     this.reconciler = new Reconciler(ports.kernel, ports.now, (gen, ok, error) => this.feed(ok ? { type: 'kernel-applied', at: ports.now(), gen, ok } : { type: 'kernel-applied', at: ports.now(), gen, ok, error: error ?? 'unknown' }), (ev) => this.record(ev), ports.log);
     this.peerStats = new PeerStats((link) => heartbeatOf(cfg, link), ports.now, this.wallNow);
+    const neighbours = (iface: string) => this.neighbours.get(iface);
+    this.watcher = ports.watch?.({ cfg, neighbours }) ?? new PollWatcher(cfg, ports.kernel, neighbours, ports.now, opts.carrierIntervalMs);
   }
 
   async start(): Promise<void> {
     const { ports, cfg } = this;
-    for (const p of cfg.publics) {
-      const n = new Neighbours();
-      const families = new Set([...p.addresses.map((a) => ipFamily(a.address)), ...p.gateways.map((g) => ipFamily(g))]);
-      if (families.has(4)) n.add(4, fromArp(ports.openArp(p.iface)));
-      if (families.has(6) && ports.openNdp) n.add(6, fromNdp(ports.openNdp(p.iface)));
-      for (const s of n.all()) {
-        s.onReply((r) => {
-          if (this.probeTargets.get(p.iface)?.includes(r.senderIp)) this.feed({ type: 'probe-reply', at: r.atMs, iface: p.iface, target: r.senderIp });
-        });
-        s.onAnnouncement((a) => this.feed({ type: 'announcement', at: a.atMs, iface: p.iface, address: a.ip }));
-      }
-      this.neighbours.set(p.iface, n);
-    }
+    for (const p of cfg.publics) this.openNeighbours(p.iface);
     for (const l of cfg.privates) {
       const link = await ports.openLink(l);
       link.onMessage((m) => {
@@ -98,56 +86,31 @@ export class Daemon {
       ports.log.info({ routes: leftovers.routes.length, proxies: leftovers.proxies.length }, 'found kernel state of an earlier run');
     }
     this.feed({ type: 'start', at: ports.now(), leftovers });
-    this.timer = setInterval(() => void this.poll(), this.opts.carrierIntervalMs);
+    // Time: the core's clock-driven duties (heartbeats, retransmits, leases, hold-downs) at the heartbeat rate;
+    // carrier and probes are the watcher's, which wakes us only when something changed (native monitor).
+    const tickMs = Math.min(cfg.heartbeat.intervalMs, ...cfg.privates.map((l) => l.heartbeat?.intervalMs ?? cfg.heartbeat.intervalMs));
+    this.timer = setInterval(() => this.feed({ type: 'tick', at: ports.now() }), tickMs);
     this.resyncTimer = setInterval(() => this.reconciler.resync(), this.opts.resyncMs ?? 1000);
-    await this.poll();
+    await this.watcher.start({ observe: (ev) => this.feed(ev), relinked: (iface) => this.relink(iface) });
   }
 
-  /** One observation round: carrier of every interface (fresh reads), ARP probes that are due, then time. */
-  private async poll(): Promise<void> {
-    if (this.polling || this.stopped) return; // a slow round is not stacked on top of another
-    this.polling = true;
-    try {
-      const { cfg, ports } = this;
-      // A failed read is reported as such (the core keeps its verdict), never as a missing interface.
-      const read = (name: string) => ports.kernel.getLink(name).then((l) => ({ l }), (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }));
-      const pubs = await Promise.all(cfg.publics.map((p) => read(p.iface)));
-      const privs = await Promise.all(cfg.privates.map((l) => read(l.iface)));
-      if (this.stopped) return;
-      cfg.publics.forEach((p, i) => {
-        const r = pubs[i]!;
-        // Read pending ARP replies first, so that a stalled event loop is not mistaken for missing replies.
-        this.neighbours.get(p.iface)?.drain();
-        if ('error' in r) this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: false, lowerUp: false, error: r.error });
-        else this.feed({ type: 'carrier', at: ports.now(), iface: p.iface, up: r.l?.up ?? false, lowerUp: r.l?.lowerUp ?? false, present: r.l !== undefined });
-      });
-      cfg.privates.forEach((l, i) => {
-        const r = privs[i]!;
-        if ('error' in r) this.feed({ type: 'link-carrier', at: ports.now(), link: l.name, up: false, error: r.error });
-        else this.feed({ type: 'link-carrier', at: ports.now(), link: l.name, up: !!r.l && r.l.up && r.l.lowerUp });
-      });
-      this.probe(ports.now());
-      this.feed({ type: 'tick', at: ports.now() });
-    } finally {
-      this.polling = false;
-    }
+  /** ARP and/or NDP on a public interface, by the families it uses; their announcements feed the core. */
+  private openNeighbours(iface: string): void {
+    const p = this.cfg.publics.find((q) => q.iface === iface)!;
+    const n = new Neighbours();
+    const families = new Set([...p.addresses.map((a) => ipFamily(a.address)), ...p.gateways.map((g) => ipFamily(g))]);
+    if (families.has(4)) n.add(4, fromArp(this.ports.openArp(iface)));
+    if (families.has(6) && this.ports.openNdp) n.add(6, fromNdp(this.ports.openNdp(iface)));
+    for (const s of n.all()) s.onAnnouncement((a) => this.feed({ type: 'announcement', at: a.atMs, iface, address: a.ip }));
+    this.neighbours.set(iface, n);
   }
 
-  private probe(now: number): void {
-    for (const p of this.cfg.publics) {
-      const targets = this.probeTargets.get(p.iface);
-      if (!p.arp || !targets?.length) continue;
-      // Timers fire with ~1 ms jitter: a strict comparison would skip every other probe when the poll period
-      // equals the probe interval, doubling detection time.
-      if (now - (this.lastProbe.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
-      this.lastProbe.set(p.iface, now);
-      try {
-        for (const t of targets) this.neighbours.get(p.iface)?.for(t)?.probe(t);
-        this.feed({ type: 'probe-sent', at: now, iface: p.iface });
-      } catch {
-        // the interface may be down (ENETDOWN): the carrier read already says so
-      }
-    }
+  /** The interface was re-created (a new ifindex): its packet sockets were bound to the old one. */
+  private relink(iface: string): void {
+    this.ports.log.warn({ iface }, 'interface re-created: reopening its sockets');
+    this.neighbours.get(iface)?.close();
+    try { this.openNeighbours(iface); } catch (err) { this.ports.log.error({ iface, err: String(err) }, 'cannot reopen the interface\'s sockets'); }
+    this.watcher.neighboursChanged?.();
   }
 
   private rejectedMessage(link: string, reason: string, detail: string | undefined): void {
@@ -170,7 +133,7 @@ export class Daemon {
           try { this.links.get(e.link)?.send(this.peerStats.withEcho(e.link, e.msg)); } catch (err) { this.ports.log.debug({ link: e.link, err: String(err) }, 'send failed'); }
           break;
         case 'announce': this.announce(e); break;
-        case 'probe-targets': this.probeTargets.set(e.iface, e.targets); break;
+        case 'probe-targets': this.watcher.setProbeTargets(e.iface, e.targets); break;
         case 'flush-neighbors':
           this.ports.kernel.flushNeighbors(e.iface).then(
             (n) => { if (n) this.ports.log.debug({ iface: e.iface, entries: n }, 'neighbour entries flushed'); },
@@ -253,6 +216,7 @@ export class Daemon {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const t of this.garpTimers) clearTimeout(t);
     this.stopped = true;
+    this.watcher.close();
     this.reconciler.stop();
     await this.reconciler.idle();
     if (opts.cleanup) {

@@ -11,8 +11,13 @@
 // over the private network) is counted too. Samples are taken at every scrape and at the start and end of each
 // help, so no traffic between two scrapes is lost or counted twice. For TUN-bridged links (serial, udp) the TUN
 // interface is the link's interface, so the same counters are the bridged data bytes.
+//
+// Label values are never strings a peer chose (issue #11: a peer's free-form refusal reason became a label, an
+// unbounded set of time series): peer-supplied values are mapped to fixed unions first ('other' for unknown).
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REJECT_REASONS } from '../proto/control.js';
+import { REFUSE_REASONS } from '../core/helper.js';
 import type { CoreLogEvent, CorePrivate } from '../core/types.js';
 import type { IfaceBytes } from '../os/linux/ifstats.js';
 import { HANET_VERSION } from '../version.js';
@@ -25,6 +30,15 @@ export interface MetricsSource {
 }
 
 export type HookResult = 'ok' | 'failed' | 'timeout' | 'error' | 'dropped';
+
+/**
+ * Why a takeover was refused, as a label: the reasons hanet's helper sends (REFUSE_REASONS), the owner's own
+ * 'no-ack' (src/core/owner.ts), and 'other' for anything else a peer sends (the wire allows any short word).
+ */
+export const REFUSAL_REASONS = [...REFUSE_REASONS, 'no-ack', 'other'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+export const refusalReason = (v: unknown): RefusalReason => REFUSAL_REASONS.find((r) => r === v) ?? 'other';
+const KNOWN_REJECTS = new Set<string>(REJECT_REASONS);
 
 export interface DaemonMetricsOptions {
   node: string;
@@ -99,8 +113,14 @@ export class DaemonMetrics {
       collect() { this.set(status().kernel.lastError ? 1 : 0); } });
     new Counter({ name: 'hanet_events_total', help: 'Events recorded by type (see docs/events.md).', labelNames: ['type'], registers: [r],
       collect() { for (const [type, n] of Object.entries(status().eventCounts)) self.follow(this, { type }, n ?? 0); } });
-    new Counter({ name: 'hanet_control_messages_rejected_total', help: 'Control messages a private link dropped, by reason (bad-mac, replay, stale, wrong-recipient, ...).', labelNames: ['link', 'reason'], registers: [r],
-      collect() { for (const l of status().links) for (const [reason, n] of Object.entries(l.rejected)) self.follow(this, { link: l.name, reason }, n); } });
+    new Counter({ name: 'hanet_control_messages_rejected_total', help: 'Control messages a private link dropped, by reason (bad-mac, replay, stale-session, wrong-recipient, ...).', labelNames: ['link', 'reason'], registers: [r],
+      collect() {
+        for (const l of status().links) {
+          const by = new Map<string, number>();
+          for (const [reason, n] of Object.entries(l.rejected)) { const r = KNOWN_REJECTS.has(reason) ? reason : 'other'; by.set(r, (by.get(r) ?? 0) + n); }
+          for (const [reason, n] of by) self.follow(this, { link: l.name, reason }, n);
+        }
+      } });
     const relayed = new Counter({ name: 'hanet_relayed_bytes_total', help: "Bytes the private link's interface carried while this node helped its owner (to_owner: clients' traffic for the owner; from_owner: its replies), our control messages subtracted.", labelNames: ['owner', 'link', 'direction'], registers: [r],
       collect() { self.sampleRelay(status()); } });
     this.relayed = relayed;
@@ -122,7 +142,7 @@ export class DaemonMetrics {
       switch (e.type) {
         case 'iface-failed': ifaceFailures.inc({ interface: s(e.iface), lan: s(e.lan), reason: s(e.reason) }); break;
         case 'takeover-requested': takeovers.inc({ lan: s(e.lan), helper: s(e.helper) }); break;
-        case 'takeover-refused': refused.inc({ lan: s(e.lan), helper: s(e.helper), reason: s(e.reason) }); break;
+        case 'takeover-refused': refused.inc({ lan: s(e.lan), helper: s(e.helper), reason: refusalReason(e.reason) }); break;
         case 'takeover-acked': if (typeof e.ms === 'number') ackSeconds.observe({ lan: s(e.lan), helper: s(e.helper) }, e.ms / 1000); break;
         case 'failback': failbacks.inc({ interface: s(e.iface), lan: s(e.lan), from: s(e.from) }); break;
         case 'message-ignored': ignored.inc({ link: s(e.link), why: s(e.why) }); break;

@@ -1,7 +1,9 @@
 // The daemon's ports: what it needs from the world (clock, kernel, ARP sockets, private links, a logger),
 // injected so the tests run it with fakes on mocked timers.
 import type { KernelPort } from '../core/kernel-types.js';
-import type { CorePrivate } from '../core/types.js';
+import type { CoreConfig, CorePrivate } from '../core/types.js';
+import type { Neighbours } from './neighbours.js';
+import type { Watcher } from './watch.js';
 import type { PrivateLink } from '../links/types.js';
 import type { ArpSocket } from '../os/linux/arp.js';
 import type { NdpSocket } from '../os/linux/ndp.js';
@@ -13,6 +15,9 @@ export interface Logger {
   debug(obj: object, msg?: string): void;
 }
 
+/** Builds the daemon's watcher (src/daemon/watch.ts); the daemon uses the portable PollWatcher when there is none. */
+export type WatcherFactory = (ctx: { cfg: CoreConfig; neighbours: (iface: string) => Neighbours | undefined }) => Watcher;
+
 export interface DaemonPorts {
   /** Monotonic milliseconds. */
   now(): number;
@@ -22,6 +27,8 @@ export interface DaemonPorts {
   openNdp?(ifname: string): NdpSocket;
   openLink(cfg: CorePrivate): Promise<PrivateLink>;
   log: Logger;
+  /** How carrier and probes are watched (production: the native link monitor); default: the portable loop. */
+  watch?: WatcherFactory;
   /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
   wallNow?(): number;
 }

@@ -1,9 +1,8 @@
-// Doctor: clock synchronisation. Control messages carry the sender's wall-clock time and a receiver rejects them
-// when its own clock differs by more than the replay guard's window (30 s): unsynchronised clocks make peers
-// reject each other's heartbeats and takeover requests. Source: systemd's view of the kernel's sync flag
-// (`timedatectl show`: NTPSynchronized, from adjtimex), else a running sync daemon; never an error.
+// Doctor: clock synchronisation. hanet's control protocol does not depend on it (since wire version 2, messages are
+// accepted by session binding, never by their send time: src/proto/replay.ts), but the events and logs of different
+// nodes are compared by their wall-clock times. Source: systemd's view of the kernel's sync flag (`timedatectl
+// show`: NTPSynchronized, from adjtimex), else a running sync daemon; never an error.
 import { execFileSync } from 'node:child_process';
-import { ReplayGuard } from '../proto/replay.js';
 import type { ProcessInfo } from './software.js';
 import { ok, warn, type Finding } from './types.js';
 
@@ -35,8 +34,8 @@ export function readClockFacts(procs: ProcessInfo[]): ClockFacts {
 }
 
 /** Pure: the clock finding. */
-export function clockFindings(f: ClockFacts, windowMs = new ReplayGuard().maxSkewMs): Finding[] {
-  const why = `peers reject control messages whose time differs from their clock by more than ${windowMs / 1000} s`;
+export function clockFindings(f: ClockFacts): Finding[] {
+  const why = 'hanet works without it, but the events and logs of different nodes cannot be lined up by time';
   const fix = 'synchronise the clock with NTP on every node (e.g. apt-get install chrony, or timedatectl set-ntp true)';
   if (f.synchronized === true) return [ok('clock', 'the system clock is synchronised (timedatectl: NTPSynchronized=yes)')];
   if (f.synchronized === false) {

@@ -191,8 +191,8 @@ export function relayArgv(lab: string, firstEnd: string): string[] {
   return [IP, 'netns', 'exec', nsName(lab, parsePortRef(firstEnd)!.node), ...hanetArgv()];
 }
 
-/** The argv that runs hanet's CLI (`[node, <repo>/dist/src/cli/main.js]`), e.g. inside a namespace; HANET_BIN (an
+/** The argv that runs hanet's CLI (`[node, <repo>/bin/hanet.js]`, as installed), e.g. inside a namespace; HANET_BIN (an
  * installed package's bin/hanet.js) replaces the script, so the lab can run an installed hanet (test/lab/package). */
 export function hanetArgv(): string[] {
-  return [process.execPath, process.env.HANET_BIN || fileURLToPath(new URL('../cli/main.js', import.meta.url))];
+  return [process.execPath, process.env.HANET_BIN || fileURLToPath(new URL('../../../bin/hanet.js', import.meta.url))];
 }

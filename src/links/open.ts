@@ -26,7 +26,8 @@ export async function openPrivateLink(l: PrivateLinkConfig, ctx: LinkContext): P
   const common = { name: l.name, peer: l.peer, key: ctx.key, sender: ctx.sender, guard: ctx.guard };
   switch (l.kind) {
     case 'ethernet':
-      return UdpControlLink.open({ ...common, localAddress: ctx.localAddress, peerAddress: l.peerAddress, port: ctx.port });
+      // The socket is bound to the link's interface: the public LAN cannot reach the control port (issue #11).
+      return UdpControlLink.open({ ...common, localAddress: ctx.localAddress, peerAddress: l.peerAddress, device: l.interface, port: ctx.port });
     case 'serial': {
       const tun = await openTunDevice({ name: l.interface, address: l.address, peerAddress: l.peerAddress, mtu: l.mtu });
       return new SerialLink({

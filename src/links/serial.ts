@@ -127,7 +127,8 @@ export class SerialLink implements PrivateLink {
     this.peer = opts.peer;
     this.clock = opts.clock ?? (() => performance.now());
     this.openLine = opts.openLine ?? openSerialLine;
-    this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, node: opts.sender.node, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
+    this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, sender: opts.sender, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
+    this.channel.setResend((m) => this.send(m));
     this.pacer = new LinePacer(opts.baud, opts.leadMs ?? 10);
     const mtu = opts.tun.mtu;
     this.queueLimit = Math.max(2 * frameWireLen(mtu), Math.floor(lineBytesPerSecond(opts.baud) * ((opts.queueMs ?? 250) / 1000)));
@@ -203,7 +204,7 @@ export class SerialLink implements PrivateLink {
   }
 
   send(msg: PeerMessage): void {
-    const { bytes } = this.o.sender.encode(this.peer, msg); // throws on an invalid message: a bug, not a transport error
+    const bytes = this.channel.encode(msg); // throws on an invalid message: a bug, not a transport error
     if (this.closed || !this.line) {
       this.channel.sendFailed(this.closed ? 'link closed' : `line down${this.s.lastLineError ? `: ${this.s.lastLineError}` : ''}`);
       return;

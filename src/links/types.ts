@@ -40,6 +40,8 @@ export interface LinkStats {
   /** Dropped messages by reason (every reason present, 0 if none). */
   rejected: Record<RejectReason, number>;
   lastReceivedAt?: number;
+  /** Heartbeats re-sent at once to complete a session-binding handshake (src/links/control-rx.ts). */
+  handshakeAnswers?: number;
   lastSendError?: string;
   /** The kind's own counters (serial line, udp tunnel). */
   serial?: SerialLinkStats['serial'];

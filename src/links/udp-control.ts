@@ -1,19 +1,20 @@
-// Control messages over UDP on an ethernet private link: a PrivateLink that binds (localAddress, port), sends to
-// (peerAddress, port), and passes on only authenticated, fresh messages from its peer addressed to this node.
+// Control messages over UDP on an ethernet private link: a PrivateLink whose socket (src/links/peer-socket.ts) is
+// bound to the link's interface and address, shares its port with nobody, and is connected to the peer's address
+// and port; it passes on only authenticated, fresh messages from its peer addressed to this node.
 //
-// Receive pipeline: datagram -> decodeControl (framing, HMAC, recipient, body) -> sender must be the link's peer
-// -> ReplayGuard.admit -> onMessage. Every drop is counted by reason and reported to onReject (logs/metrics).
-// The source address of a datagram is not checked: the HMAC authenticates the sender, and a routed or NATed
-// path (the udp kind, later) may change it.
+// Receive pipeline: datagram (from the peer's address and port, on the link's interface: the kernel checked) ->
+// decodeControl (framing, HMAC, recipient, body) -> sender must be the link's peer -> ReplayGuard.admit (session
+// binding) -> onMessage. Every drop is counted by reason and reported to onReject (logs/metrics).
 // The ControlSender (our session and sequence counter) and the ReplayGuard are passed in so that one of each is
-// shared by every link of a daemon: sequence numbers then stay increasing per session across links, and a
-// message replayed from one link onto another is still refused.
-import { createSocket, type Socket } from 'node:dgram';
+// shared by every link of a daemon: sequence numbers then stay increasing per session across links, the session
+// binding with a peer is the same on all links to it, and a message replayed from one link onto another is refused.
 import { HanetError } from '../errors.js';
 import type { PeerMessage } from '../core/messages.js';
 import type { ControlKey, ControlSender } from '../proto/control.js';
 import type { ReplayGuard } from '../proto/replay.js';
+import { isNativeError } from '../os/linux/native.js';
 import { ControlChannel } from './control-rx.js';
+import { PeerSocket } from './peer-socket.js';
 import type { LinkStats, PrivateLink, ReceivedMessage, RejectEvent } from './types.js';
 
 export interface UdpControlLinkOptions {
@@ -27,6 +28,8 @@ export interface UdpControlLinkOptions {
   guard: ReplayGuard;
   localAddress: string;
   peerAddress: string;
+  /** The link's interface: the socket is bound to it (undefined: not bound to a device; tests on loopback). */
+  device?: string | undefined;
   /** Port on both ends (the configuration's `port`); localPort/peerPort override it (tests on one host). */
   port?: number;
   localPort?: number;
@@ -36,7 +39,6 @@ export interface UdpControlLinkOptions {
   signal?: AbortSignal;
 }
 
-
 export class UdpControlLink implements PrivateLink {
   readonly kind = 'ethernet' as const;
   readonly name: string;
@@ -44,18 +46,17 @@ export class UdpControlLink implements PrivateLink {
   readonly localAddress: string;
   readonly peerAddress: string;
   readonly peerPort: number;
-  private readonly sender: ControlSender;
-  private readonly socket: Socket;
+  private readonly socket: PeerSocket;
   /** The receive pipeline and counters, shared with the links that frame control messages themselves. */
   private readonly channel: ControlChannel;
-  private closed: Promise<void> | undefined;
+  private closed = false;
+  private readonly signal: AbortSignal | undefined;
   private readonly onAbort = (): void => { void this.close(); };
 
   /** Binds the socket and returns the open link. Throws HANET_ERR_SOCKET if the bind fails, HANET_ERR_ABORTED if aborted. */
   static async open(opts: UdpControlLinkOptions): Promise<UdpControlLink> {
-    const link = new UdpControlLink(opts);
-    await link.bind(opts.localPort ?? opts.port ?? 7431, opts.signal);
-    return link;
+    if (opts.signal?.aborted) throw new HanetError('HANET_ERR_ABORTED', `link ${opts.name}: aborted before bind`, { cause: opts.signal.reason });
+    return new UdpControlLink(opts);
   }
 
   private constructor(opts: UdpControlLinkOptions) {
@@ -64,61 +65,47 @@ export class UdpControlLink implements PrivateLink {
     this.localAddress = opts.localAddress;
     this.peerAddress = opts.peerAddress;
     this.peerPort = opts.peerPort ?? opts.port ?? 7431;
-    this.sender = opts.sender;
-    this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, node: opts.sender.node, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
-    this.socket = createSocket({ type: 'udp4', reuseAddr: true });
-    this.socket.on('message', (buf, rinfo) => this.receive(buf, `${rinfo.address}:${rinfo.port}`));
-    // After bind, socket errors (e.g. ICMP-triggered) must not crash the daemon; the link stays usable.
-    this.socket.on('error', (err) => { this.channel.counters.lastSendError = err.message; });
+    this.channel = new ControlChannel({ name: opts.name, peer: opts.peer, sender: opts.sender, key: opts.key, guard: opts.guard, ...(opts.now ? { now: opts.now } : {}) });
+    const from = `${opts.peerAddress}:${this.peerPort}`;
+    this.socket = PeerSocket.open({
+      name: opts.name, localAddress: opts.localAddress, localPort: opts.localPort ?? opts.port ?? 7431, device: opts.device,
+      peerAddress: opts.peerAddress, peerPort: this.peerPort,
+      onDatagram: (d) => this.channel.receive(d, from), // decoded synchronously: nothing keeps the buffer
+      onDrop: (why, src) => this.channel.dropped(why, src, 0),
+    });
+    this.channel.setResend((m) => this.send(m));
+    this.signal = opts.signal;
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   /** The bound local port (useful with port 0). */
   get localPort(): number {
-    return this.socket.address().port;
+    return this.socket.localPort;
   }
 
-  private bind(port: number, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) {
-      this.socket.close();
-      this.closed = Promise.resolve();
-      return Promise.reject(new HanetError('HANET_ERR_ABORTED', `link ${this.name}: aborted before bind`, { cause: signal.reason }));
-    }
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        signal?.removeEventListener('abort', onAbortBind);
-        this.socket.close();
-        this.closed = Promise.resolve();
-        reject(new HanetError('HANET_ERR_SOCKET', `link ${this.name}: cannot bind UDP ${this.localAddress}:${port}: ${err.message}`, { cause: err }));
-      };
-      const onAbortBind = (): void => {
-        this.socket.off('error', onError);
-        void this.close();
-        reject(new HanetError('HANET_ERR_ABORTED', `link ${this.name}: aborted while binding`, { cause: signal?.reason }));
-      };
-      signal?.addEventListener('abort', onAbortBind, { once: true });
-      this.socket.once('error', onError);
-      this.socket.bind({ address: this.localAddress, port, exclusive: false }, () => {
-        this.socket.off('error', onError);
-        signal?.removeEventListener('abort', onAbortBind);
-        signal?.addEventListener('abort', this.onAbort, { once: true });
-        this.signal = signal;
-        resolve();
-      });
-    });
+  /** Socket errors (ICMP errors from the peer's address, e.g. its daemon not running) the socket recovered from. */
+  get socketErrors(): number {
+    return this.socket.pollErrors;
   }
 
-  private signal: AbortSignal | undefined;
+  /** Whether the kernel filters datagrams by source (the socket is connected to the peer). */
+  get connected(): boolean {
+    return this.socket.connected;
+  }
 
   send(msg: PeerMessage): void {
-    const { bytes } = this.sender.encode(this.peer, msg); // throws on an invalid message: a bug, not a transport error
+    const bytes = this.channel.encode(msg); // throws on an invalid message: a bug, not a transport error
     if (this.closed) {
       this.channel.sendFailed('link closed');
       return;
     }
-    this.socket.send(bytes, this.peerPort, this.peerAddress, (err) => {
-      if (err) this.channel.sendFailed(err.message);
-      else this.channel.sent(bytes.length);
-    });
+    try {
+      this.socket.send(bytes);
+      this.channel.sent(bytes.length);
+    } catch (e) {
+      // EAGAIN (buffer full), ENETUNREACH (interface down), ECONNREFUSED (the peer's daemon is not running).
+      this.channel.sendFailed(isNativeError(e) ? e.code : String(e));
+    }
   }
 
   onMessage(cb: (m: ReceivedMessage) => void): () => void {
@@ -135,16 +122,11 @@ export class UdpControlLink implements PrivateLink {
 
   close(): Promise<void> {
     if (!this.closed) {
+      this.closed = true;
       this.signal?.removeEventListener('abort', this.onAbort);
-      this.closed = new Promise((resolve) => {
-        try {
-          this.socket.close(() => resolve());
-        } catch {
-          resolve(); // already closed
-        }
-      });
+      this.socket.close();
     }
-    return this.closed;
+    return Promise.resolve();
   }
 
   /** Handles one datagram (public for tests that feed bytes without a socket). */

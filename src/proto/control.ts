@@ -1,36 +1,43 @@
 // The control protocol between hanet daemons: a versioned, authenticated binary envelope around a JSON body.
 // Pure codec (bytes in, values out); decode is total: it never throws, every failure is a typed reason.
 //
-// Wire format, version 1 (all integers big-endian):
+// Wire format, version 2 (all integers big-endian):
 //
 //   off  size  field
 //   0    3     magic "HNT" (48 4e 54)
-//   3    1     version = 1
+//   3    1     version = 2 (version 1 is refused: 'bad-version')
 //   4    1     type: 1 heartbeat, 2 takeover, 3 takeover-ack, 4 release, 5 release-ack
-//   5    1     flags: none defined in v1; sent as 0; receivers ignore bits they do not know (a change old receivers
+//   5    1     flags: none defined; sent as 0; receivers ignore bits they do not know (a change old receivers
 //              must not misread bumps the version instead)
 //   6    1     S = length of the sender node name (1..63)
 //   7    S     sender node name, UTF-8
 //   .    1     R = length of the recipient node name (1..63)
 //   .    R     recipient node name, UTF-8
-//   .    8     session id: random, chosen at daemon start
+//   .    8     session: random, chosen at daemon start; sequence numbers count within it
+//   .    8     nonce: the sender's current nonce for this recipient (random, never 0); the recipient names it back
+//   .    8     echo: the recipient's nonce as the sender last learned it (0: not yet)
 //   .    8     sequence number u64, >= 1, strictly increasing within a session (one counter per daemon, all links)
-//   .    8     send time u64, ms since the Unix epoch (sender's clock)
+//   .    8     send time u64, ms since the Unix epoch (sender's clock): only echoed back for the sender's RTT;
+//              never used to accept or refuse a message
 //   .    2     B = body length
 //   .    B     body: JSON, UTF-8 (an object; its fields depend on the type)
-//   .    32    HMAC-SHA256 over every byte before it, keyed with HKDF-SHA256(cluster key, salt "", info "hanet control v1")
+//   .    32    HMAC-SHA256 over every byte before it, keyed with HKDF-SHA256(cluster key, salt "", info "hanet control v2")
 //
 // Why these choices:
-//  - The recipient is in the authenticated header (an addition to the first design): with one cluster key, a
-//    takeover request A sent to B could otherwise be replayed to C, whose replay guard never saw it, and C would
-//    take over A's addresses. Receivers drop messages not addressed to them ('wrong-recipient').
+//  - Freshness without clocks (v2): a receiver accepts only messages whose `echo` is a nonce it issued itself, to
+//    that peer, recently (replay.ts: session binding). A daemon's nonces are random per start, so every message
+//    captured before a restart names a dead nonce and is refused forever; a wall-clock step changes nothing.
+//    Version 1 bounded freshness by the send time (+-30 s), which a clock step broke and which let a restarted
+//    receiver accept any captured message under 30 s old (issue #11).
+//  - The recipient is in the authenticated header: with one cluster key, a takeover request A sent to B could
+//    otherwise be replayed to C. Receivers drop messages not addressed to them ('wrong-recipient').
 //  - The MAC is checked before anything beyond framing is interpreted: type, names and body are only parsed from
 //    authenticated bytes. Framing (magic, version, lengths) has to be read first to find the MAC.
 //  - The body is JSON: small, debuggable with tcpdump, and unknown fields are ignored, so a peer can add fields
-//    within version 1. Outgoing bodies are validated too (catches bugs at the sender) and serialised in schema
+//    within a version. Outgoing bodies are validated too (catches bugs at the sender) and serialised in schema
 //    field order, so the bytes are deterministic (see the golden vector test).
-//  - The whole message is at most MAX_MESSAGE_BYTES (16 KiB): one UDP datagram; a heartbeat is ~150 bytes.
-//  - Replay and clock checks live in replay.ts (stateful); this module is stateless.
+//  - The whole message is at most MAX_MESSAGE_BYTES (16 KiB): one UDP datagram; a heartbeat is ~170 bytes.
+//  - Replay and freshness checks live in replay.ts (stateful); this module is stateless.
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { HanetError } from '../errors.js';
@@ -38,12 +45,15 @@ import { isIp, parseCidr } from '../core/ip.js';
 import type { Claim, HeartbeatEcho, LanReport, PeerMessage, PeerMessageType } from '../core/messages.js';
 
 export const CONTROL_MAGIC = Buffer.from('HNT', 'latin1');
-export const CONTROL_VERSION = 1;
+export const CONTROL_VERSION = 2;
 export const MAC_BYTES = 32;
 export const SESSION_BYTES = 8;
 export const MAX_MESSAGE_BYTES = 16 * 1024;
 export const MAX_NAME_BYTES = 63;
-const HKDF_INFO = 'hanet control v1';
+const HKDF_INFO = 'hanet control v2';
+/** The `echo` of a sender that has not heard from the recipient yet. */
+export const NO_NONCE = '0000000000000000';
+const HEX8 = /^[0-9a-f]{16}$/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reasons (string unions shared by logs, metrics and tests)
@@ -52,10 +62,13 @@ const HKDF_INFO = 'hanet control v1';
 export const DECODE_REASONS = ['oversize', 'truncated', 'bad-magic', 'bad-version', 'bad-length', 'bad-header', 'bad-mac', 'bad-type', 'bad-body', 'wrong-recipient'] as const;
 export type DecodeReason = (typeof DECODE_REASONS)[number];
 /** Why the replay guard rejected an authenticated message (see replay.ts). */
-export const REPLAY_REASONS = ['stale', 'replay', 'too-old', 'stale-session'] as const;
+export const REPLAY_REASONS = ['unbound', 'stale-session', 'replay', 'too-old'] as const;
 export type ReplayReason = (typeof REPLAY_REASONS)[number];
-/** Why a link dropped a received message: codec, replay guard, or an authenticated sender other than the link's peer. */
-export const REJECT_REASONS = [...DECODE_REASONS, ...REPLAY_REASONS, 'unexpected-sender'] as const;
+/**
+ * Why a link dropped a received message: codec, replay guard, an authenticated sender other than the link's peer,
+ * or (before the link's socket is connected to its peer) a datagram from another address.
+ */
+export const REJECT_REASONS = [...DECODE_REASONS, ...REPLAY_REASONS, 'unexpected-sender', 'wrong-source'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -164,12 +177,19 @@ export interface ControlEnvelope {
   flags: number;
   sender: string;
   recipient: string;
-  /** 16 hex digits. */
+  /** The sender's session (16 hex digits): random per daemon start; `seq` counts within it. */
   session: string;
+  /** The sender's current nonce for the recipient (16 hex digits, never NO_NONCE): the recipient echoes it. */
+  nonce: string;
+  /** The recipient's nonce as the sender last learned it (16 hex digits; NO_NONCE: none yet). */
+  echo: string;
   seq: bigint;
-  /** ms since the epoch, sender's clock. */
+  /** ms since the epoch, sender's clock: for the sender's RTT only (echoed back), never for acceptance. */
   sentAt: number;
 }
+
+/** What the replay guard gives the sender for each message to a peer (ReplayGuard.binding). */
+export interface SessionBinding { nonce: string; echo: string }
 
 export type EncodeHeader = Omit<ControlEnvelope, 'version' | 'type' | 'flags'> & { flags?: number };
 
@@ -186,7 +206,9 @@ export function encodeControl(key: ControlKey, header: EncodeHeader, msg: PeerMe
   if (code === undefined) fail(`unknown type ${String(msg.type)}`);
   if (!NODE_RE.test(header.sender)) fail(`bad sender ${JSON.stringify(header.sender)}`);
   if (!NODE_RE.test(header.recipient)) fail(`bad recipient ${JSON.stringify(header.recipient)}`);
-  if (!/^[0-9a-f]{16}$/.test(header.session)) fail('session must be 16 lowercase hex digits');
+  if (!HEX8.test(header.session)) fail('session must be 16 lowercase hex digits');
+  if (!HEX8.test(header.nonce) || header.nonce === NO_NONCE) fail('nonce must be 16 lowercase hex digits, not all zero');
+  if (!HEX8.test(header.echo)) fail('echo must be 16 lowercase hex digits');
   if (header.seq < 1n || header.seq > 0xffff_ffff_ffff_ffffn) fail(`seq ${header.seq} out of range`);
   if (!Number.isSafeInteger(header.sentAt) || header.sentAt < 0) fail(`sentAt ${header.sentAt} out of range`);
   const flags = header.flags ?? 0;
@@ -197,7 +219,7 @@ export function encodeControl(key: ControlKey, header: EncodeHeader, msg: PeerMe
   const bodyBytes = Buffer.from(JSON.stringify(body), 'utf8');
   const sender = Buffer.from(header.sender, 'utf8');
   const recipient = Buffer.from(header.recipient, 'utf8');
-  const total = 3 + 1 + 1 + 1 + 1 + sender.length + 1 + recipient.length + 8 + 8 + 8 + 2 + bodyBytes.length + MAC_BYTES;
+  const total = 3 + 1 + 1 + 1 + 1 + sender.length + 1 + recipient.length + 8 + 8 + 8 + 8 + 8 + 2 + bodyBytes.length + MAC_BYTES;
   if (total > MAX_MESSAGE_BYTES) fail(`message is ${total} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
   const buf = Buffer.alloc(total);
   let o = CONTROL_MAGIC.copy(buf, 0);
@@ -209,6 +231,8 @@ export function encodeControl(key: ControlKey, header: EncodeHeader, msg: PeerMe
   buf[o++] = recipient.length;
   o += recipient.copy(buf, o);
   o += Buffer.from(header.session, 'hex').copy(buf, o);
+  o += Buffer.from(header.nonce, 'hex').copy(buf, o);
+  o += Buffer.from(header.echo, 'hex').copy(buf, o);
   o = buf.writeBigUInt64BE(header.seq, o);
   o = buf.writeBigUInt64BE(BigInt(header.sentAt), o);
   o = buf.writeUInt16BE(bodyBytes.length, o);
@@ -221,7 +245,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Decodes and authenticates a message. Never throws. With `recipient`, messages addressed to another node are
- * rejected. Does not check replay or clock skew: pass the envelope to a ReplayGuard.
+ * rejected. Does not check freshness or replay: pass the envelope to a ReplayGuard.
  */
 export function decodeControl(key: ControlKey, bytes: Uint8Array, opts: { recipient?: string } = {}): DecodeResult {
   try {
@@ -249,10 +273,14 @@ function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: st
   o += sLen;
   const rLen = b[o++] as number;
   if (rLen < 1 || rLen > MAX_NAME_BYTES) return { ok: false, reason: 'bad-header', detail: 'recipient length' };
-  if (!need(rLen + 8 + 8 + 8 + 2)) return { ok: false, reason: 'truncated' };
+  if (!need(rLen + 8 * 5 + 2)) return { ok: false, reason: 'truncated' };
   const recipientBytes = b.subarray(o, o + rLen);
   o += rLen;
   const session = b.subarray(o, o + 8).toString('hex');
+  o += 8;
+  const nonce = b.subarray(o, o + 8).toString('hex');
+  o += 8;
+  const echo = b.subarray(o, o + 8).toString('hex');
   o += 8;
   const seq = b.readBigUInt64BE(o);
   o += 8;
@@ -279,6 +307,7 @@ function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: st
   }
   if (!NODE_RE.test(sender) || !NODE_RE.test(recipient)) return { ok: false, reason: 'bad-header', detail: 'bad node name' };
   if (seq === 0n) return { ok: false, reason: 'bad-header', detail: 'seq 0' };
+  if (nonce === NO_NONCE) return { ok: false, reason: 'bad-header', detail: 'nonce 0' };
   if (sentAtBig > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: 'bad-header', detail: 'send time out of range' };
   if (opts.recipient !== undefined && recipient !== opts.recipient) return { ok: false, reason: 'wrong-recipient', detail: `for ${recipient}` };
   let json: unknown;
@@ -294,7 +323,7 @@ function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: st
   }
   return {
     ok: true,
-    envelope: { version: CONTROL_VERSION, type, flags: b[5] as number, sender, recipient, session, seq, sentAt: Number(sentAtBig) },
+    envelope: { version: CONTROL_VERSION, type, flags: b[5] as number, sender, recipient, session, nonce, echo, seq, sentAt: Number(sentAtBig) },
     message: body.data,
   };
 }
@@ -302,8 +331,12 @@ function decodeUnsafe(key: ControlKey, bytes: Uint8Array, opts: { recipient?: st
 // ---------------------------------------------------------------------------------------------------------------
 // The sending side of a daemon: one session, one sequence counter for all links.
 
+/** 8 random bytes as hex: a session id or a nonce (never NO_NONCE). */
 export function newSessionId(): string {
-  return randomBytes(SESSION_BYTES).toString('hex');
+  for (;;) {
+    const id = randomBytes(SESSION_BYTES).toString('hex');
+    if (id !== NO_NONCE) return id;
+  }
 }
 
 export class ControlSender {
@@ -324,11 +357,14 @@ export class ControlSender {
   /** The sequence number the next message will carry. */
   get nextSeq(): bigint { return this.seq; }
 
-  /** Encodes `msg` for `recipient` with the next sequence number and the current time. */
-  encode(recipient: string, msg: PeerMessage): { bytes: Buffer; seq: bigint; sentAt: number } {
+  /**
+   * Encodes `msg` for `recipient` with the next sequence number, the current (wall-clock) time for the RTT echo,
+   * and the session binding the replay guard holds for that peer (`guard.binding(recipient)`).
+   */
+  encode(recipient: string, msg: PeerMessage, binding: SessionBinding): { bytes: Buffer; seq: bigint; sentAt: number } {
     const seq = this.seq;
     const sentAt = Math.floor(this.now());
-    const bytes = encodeControl(this.key, { sender: this.node, recipient, session: this.session, seq, sentAt }, msg);
+    const bytes = encodeControl(this.key, { sender: this.node, recipient, session: this.session, nonce: binding.nonce, echo: binding.echo, seq, sentAt }, msg);
     this.seq = seq + 1n; // only after a successful encode, so a rejected message leaves no gap
     return { bytes, seq, sentAt };
   }

@@ -1,21 +1,26 @@
 // Datagrams of the `udp` private link (a routed private network): IP packets sealed with AES-256-GCM, and hanet
-// control messages, on one UDP socket. Pure codec + per-session replay window; decode never throws.
+// control messages, on one UDP socket. Pure codec + replay window; decode never throws.
 //
 //   data     01 | session (8) | counter u64 BE (8) | AES-256-GCM(IP packet) | tag (16)     AAD = the first 17 bytes
-//   control  02 | control message (src/proto/control.ts: its own HMAC, sequence number and replay guard)
+//   control  02 | control message (src/proto/control.ts: its own HMAC, sequence number and session binding)
 //
-// Keys: per sending session, HKDF-SHA256(cluster key, salt = session id, info = "hanet udp data v1 <from>><to>").
-// A fresh random session id at every link open gives a fresh key, so the 96-bit nonce (4 zero bytes + counter)
-// never repeats under one key even though the counter restarts; the direction in `info` means a packet cannot be
-// reflected back to its sender. Overhead: 33 bytes + UDP/IPv4 28 = 61 bytes per packet.
-// Why AES-GCM and not a truncated HMAC: the same per-packet cost here (~5 µs per 1400-byte packet in Node 20, most
-// of it per-call overhead; HMAC-SHA256 was ~3 µs) and it also hides the traffic from the routed network.
+// Data keys belong to a pair of live daemons: for the direction from -> to on link L,
+//   key = HKDF-SHA256(cluster key, salt = from's session || to's session, info = "hanet udp data v2 L from>to")
+// where the sessions are the two daemons' control sessions (random at each start) and `session` in the header is
+// the sender's. A receiver opens data only from the peer session its control replay guard has ADOPTED (which
+// only happens once that session proved it is live, by naming our fresh nonce: src/proto/replay.ts), with the key
+// of (that session, its own session), and keeps exactly that one receive state. Packets of any earlier session
+// of the peer are refused before any crypto ('stale-session'); packets sealed for an earlier session of ours
+// do not authenticate ('bad-tag'). Adoption only moves forward, so no sequence of replayed sessions can bring an
+// old key back: the 4-session cache that issue #11 cycled (50 of 50 old packets replayed) is gone.
+// The 96-bit GCM nonce is 4 zero bytes + the counter; a key is used by exactly one sealer (one per daemon, link
+// and peer session: the link keeps it across reopens), so a (key, nonce) pair never repeats. Direction and link
+// are in `info`: a packet cannot be reflected to its sender or moved to another link.
+// Overhead: 33 bytes + UDP/IPv4 28 = 61 bytes per packet. AES-GCM costs ~5 µs per 1400-byte packet in Node 20
+// (most of it per-call overhead) and also hides the traffic from the routed network.
 //
-// Replay protection for data (a judgment call): a 1024-packet sliding window per session, as IPsec/WireGuard do.
-// Packets of sessions evicted from the 4-entry cache can be replayed once after a peer restart; a replayed IP
-// packet is a duplicate the transport above already handles (TCP discards it by sequence number), so this
-// bounds the nuisance without persisting state.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+// Replay protection within a session: a 1024-packet sliding window per receive state, as IPsec/WireGuard do.
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
 
 export const TUNNEL_DATA = 0x01;
 export const TUNNEL_CONTROL = 0x02;
@@ -25,35 +30,40 @@ export const TUNNEL_OVERHEAD = TUNNEL_HEADER_BYTES + TUNNEL_TAG_BYTES;
 /** UDP (8) + IPv4 (20) headers of the underlay. */
 export const UDP4_OVERHEAD = 28;
 export const REPLAY_WINDOW_PACKETS = 1024;
-const MAX_SESSIONS = 4;
 
-export const TUNNEL_DROP_REASONS = ['truncated', 'bad-type', 'bad-tag', 'replay', 'too-old'] as const;
+/** 'no-session': no session of the peer adopted yet; 'stale-session': a packet of another (earlier) peer session. */
+export const TUNNEL_DROP_REASONS = ['truncated', 'bad-type', 'bad-tag', 'replay', 'too-old', 'stale-session', 'no-session'] as const;
 export type TunnelDropReason = (typeof TUNNEL_DROP_REASONS)[number];
 
 /** The largest inner MTU for an underlay MTU (IPv4). 1500 -> 1439; the default link MTU is 1420 (margin for options). */
 export const tunnelMtu = (underlayMtu: number): number => underlayMtu - UDP4_OVERHEAD - TUNNEL_OVERHEAD;
 
-export function deriveTunnelKey(clusterKey: Buffer, session: Buffer, from: string, to: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', clusterKey, session, `hanet udp data v1 ${from}>${to}`, 32));
+/** One direction's data key. Sessions are 16 hex digits (control sessions). */
+export function deriveTunnelKey(clusterKey: Buffer, link: string, from: { node: string; session: string }, to: { node: string; session: string }): Buffer {
+  const salt = Buffer.concat([Buffer.from(from.session, 'hex'), Buffer.from(to.session, 'hex')]);
+  return Buffer.from(hkdfSync('sha256', clusterKey, salt, `hanet udp data v2 ${link} ${from.node}>${to.node}`, 32));
 }
 
-/** Seals this node's packets to one peer: one random session per instance, counter from 1. */
+/** Seals this daemon's packets to one session of the peer: counter from 1. */
 export class TunnelSealer {
-  readonly session: Buffer;
+  /** The peer session this sealer's key is for. */
+  readonly peerSession: string;
+  private readonly header = Buffer.alloc(TUNNEL_HEADER_BYTES);
   private readonly key: Buffer;
   private counter = 0;
   private readonly iv = Buffer.alloc(12);
 
-  constructor(clusterKey: Buffer, from: string, to: string, session: Buffer = randomBytes(8)) {
-    this.session = session;
-    this.key = deriveTunnelKey(clusterKey, session, from, to);
+  constructor(clusterKey: Buffer, link: string, from: { node: string; session: string }, to: { node: string; session: string }) {
+    this.peerSession = to.session;
+    this.key = deriveTunnelKey(clusterKey, link, from, to);
+    this.header[0] = TUNNEL_DATA;
+    this.header.write(from.session, 1, 'hex');
   }
 
   seal(pkt: Uint8Array): Buffer {
     const c = ++this.counter;
     const out = Buffer.allocUnsafe(TUNNEL_HEADER_BYTES + pkt.length + TUNNEL_TAG_BYTES);
-    out[0] = TUNNEL_DATA;
-    this.session.copy(out, 1);
+    this.header.copy(out, 0, 0, 9);
     out.writeBigUInt64BE(BigInt(c), 9);
     this.iv.writeUInt32BE(Math.floor(c / 0x1_0000_0000), 4);
     this.iv.writeUInt32BE(c >>> 0, 8);
@@ -91,28 +101,40 @@ export class ReplayWindow {
   }
 }
 
-export type OpenResult = { ok: true; packet: Buffer; session: string } | { ok: false; reason: TunnelDropReason };
+export type OpenResult = { ok: true; packet: Buffer } | { ok: false; reason: TunnelDropReason };
 
-/** Opens the peer's data packets: per-session keys (derived on first sight, up to 4 cached) and replay windows. */
+/**
+ * Opens the peer's data packets on one link: exactly one receive state, for the peer session the caller names
+ * (the replay guard's adopted one); a new session replaces it, with a new key and window.
+ */
 export class TunnelOpener {
-  private readonly sessions = new Map<string, { key: Buffer; window: ReplayWindow }>();
+  private state: { session: string; id: Buffer; key: Buffer; window: ReplayWindow } | undefined;
   private readonly iv = Buffer.alloc(12);
 
-  constructor(private readonly clusterKey: Buffer, private readonly from: string, private readonly to: string) {}
+  /** `from`: the peer's node name; `to`: this daemon (node name and control session). */
+  constructor(private readonly clusterKey: Buffer, private readonly link: string, private readonly from: string, private readonly to: { node: string; session: string }) {}
 
-  open(d: Uint8Array): OpenResult {
+  /** The peer session whose packets are accepted now (after the first packet of it, or undefined). */
+  get session(): string | undefined { return this.state?.session; }
+
+  open(d: Uint8Array, peerSession: string | undefined): OpenResult {
     if (d.length < TUNNEL_OVERHEAD) return { ok: false, reason: 'truncated' };
     if (d[0] !== TUNNEL_DATA) return { ok: false, reason: 'bad-type' };
+    if (peerSession === undefined) return { ok: false, reason: 'no-session' };
     const buf = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-    const sid = buf.toString('hex', 1, 9);
+    if (this.state?.session !== peerSession) {
+      this.state = {
+        session: peerSession, id: Buffer.from(peerSession, 'hex'), window: new ReplayWindow(),
+        key: deriveTunnelKey(this.clusterKey, this.link, { node: this.from, session: peerSession }, this.to),
+      };
+    }
+    const s = this.state;
+    if (buf.compare(s.id, 0, 8, 1, 9) !== 0) return { ok: false, reason: 'stale-session' };
     const hi = buf.readUInt32BE(9);
     const lo = buf.readUInt32BE(13);
     // Counters above 2^53 never occur (285 years at 1 Mpps); such a header is forged or corrupt.
     if (hi > 0x1fffff) return { ok: false, reason: 'bad-tag' };
     const c = hi * 0x1_0000_0000 + lo;
-    let s = this.sessions.get(sid);
-    const fresh = !s;
-    s ??= { key: deriveTunnelKey(this.clusterKey, buf.subarray(1, 9), this.from, this.to), window: new ReplayWindow() };
     const w = s.window.check(c);
     if (w !== 'ok') return { ok: false, reason: w };
     buf.copy(this.iv, 4, 9, 17);
@@ -128,11 +150,7 @@ export class TunnelOpener {
       return { ok: false, reason: 'bad-tag' };
     }
     s.window.commit(c);
-    if (fresh) {
-      this.sessions.set(sid, s);
-      if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    }
-    return { ok: true, packet, session: sid };
+    return { ok: true, packet };
   }
 }
 

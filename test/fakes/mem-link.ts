@@ -58,7 +58,7 @@ export class MemLink implements PrivateLink {
     const sentAt = Math.floor(this.wallNow());
     return {
       link: this.name, receivedAt: sentAt, message,
-      envelope: { version: 1, type: message.type, flags: 0, sender, recipient: sender === this.self ? this.peer : this.self, session: '00000000000000aa', seq: BigInt(++this.seq), sentAt },
+      envelope: { version: 2, type: message.type, flags: 0, sender, recipient: sender === this.self ? this.peer : this.self, session: '00000000000000aa', nonce: '00000000000000bb', echo: '00000000000000cc', seq: BigInt(++this.seq), sentAt },
     };
   }
 

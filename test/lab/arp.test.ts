@@ -70,3 +70,19 @@ test('a probe for an absent address gets no reply', async (t) => {
   const r = await agent!.call<{ reply: unknown }>('arpProbe', { ifname: 'a0', target: '10.0.0.77', blockMs: 0 });
   assert.equal(r.reply, null);
 });
+
+test('an announcements-only socket gets only other hosts\' gratuitous ARPs: probes, replies and our own frames stay in the kernel', async (t) => {
+  if (!requireRoot(t)) return;
+  const b = new Agent(B);
+  try {
+    await b.call('arpWatchAnnouncements', { ifname: 'b0' });
+    // 20 probes from A (requests with sender 0.0.0.0, answered by B's kernel), then one gratuitous ARP.
+    for (let i = 0; i < 20; i++) await agent!.call('arpProbe', { ifname: 'a0', target: '10.0.0.2', blockMs: 0 });
+    await agent!.call('arpGarp', { ifname: 'a0', ip: '10.0.0.60' });
+    const r = await waitFor(async () => { const x = await b.call<{ seen: string[]; frames: number }>('arpAnnouncementsSeen', { ifname: 'b0' }); return x.seen.length ? x : undefined; }, { timeoutMs: 3000, what: 'the announcement' });
+    assert.deepEqual(r!.seen, ['10.0.0.60']);
+    assert.equal(r!.frames, 1, 'one frame passed the filter: the gratuitous ARP');
+  } finally {
+    await b.close();
+  }
+});

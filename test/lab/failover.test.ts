@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ControlSender, deriveControlKey } from '../../src/proto/control.js';
+import { ControlSender, deriveControlKey, newSessionId, NO_NONCE } from '../../src/proto/control.js';
+import { sendUdpIn } from './security-tools.js';
 import { parseKey } from '../../src/config/load.js';
 import { failoverSuite, hanetRoutes, IPV4, proxiesOf, tookOver, withCluster } from './failover-suite.js';
 
@@ -38,18 +39,14 @@ test('forged and replayed control messages are rejected and change nothing', asy
     const forger = new ControlSender({ node: 'a', key: wrongKey });
     const genuine = new ControlSender({ node: 'a', key: realKey });
     // A takeover request from "a" made with the wrong key, and a genuine (harmless) message sent twice.
-    const forged = forger.encode('b', { type: 'takeover', claimId: 'forged-1', lan: 'sw', addresses: ['10.0.0.11'], ownerLinkAddress: '192.168.100.1', leaseMs: 60000 }).bytes;
-    const once = genuine.encode('b', { type: 'release-ack', claimId: 'nothing' }).bytes;
-    const script = `
-      const s = require('node:dgram').createSocket('udp4');
-      const msgs = ${JSON.stringify([forged.toString('hex'), once.toString('hex'), once.toString('hex'), 'deadbeef'])};
-      let i = 0;
-      const next = () => { if (i === msgs.length) return s.close(); s.send(Buffer.from(msgs[i++], 'hex'), 7431, '192.168.100.2', next); };
-      next();`;
-    await lab.exec('a', [process.execPath, '-e', script], { check: true });
-    // The genuine message is refused as a replay either way: as 'stale-session' (its session is older than the
-    // daemon a's live one) or, for the second copy, as 'replay'.
-    const replays = (s: { rejected: Record<string, number> }) => (s.rejected['replay'] ?? 0) + (s.rejected['stale-session'] ?? 0);
+    // The attacker's binding: a fresh nonce, and no nonce of b's (it cannot know b's live one).
+    const binding = { nonce: newSessionId(), echo: NO_NONCE };
+    const forged = forger.encode('b', { type: 'takeover', claimId: 'forged-1', lan: 'sw', addresses: ['10.0.0.11'], ownerLinkAddress: '192.168.100.1', leaseMs: 60000 }, binding).bytes;
+    const once = genuine.encode('b', { type: 'release-ack', claimId: 'nothing' }, binding).bytes;
+    // From a's address and port (spoofed with a raw socket: b's socket is connected to a's and drops anything else).
+    await sendUdpIn(lab, 'a', { src: '192.168.100.1', sport: 7431, dst: '192.168.100.2', dport: 7431, payloads: [forged, once, once, Buffer.from('deadbeef', 'hex')] });
+    // The genuine message is refused either way: it names no nonce of b's ('unbound'), or a stale one, or is a replay.
+    const replays = (s: { rejected: Record<string, number> }) => (s.rejected['replay'] ?? 0) + (s.rejected['stale-session'] ?? 0) + (s.rejected['unbound'] ?? 0);
     const st = await c.waitFor('b', (s) => (s.rejected['bad-mac'] ?? 0) >= 1 && replays(s) >= 1, { what: 'rejections counted' });
     assert.ok((st.rejected['truncated'] ?? 0) + (st.rejected['bad-magic'] ?? 0) >= 1, `garbage counted: ${JSON.stringify(st.rejected)}`);
     assert.equal(st.helping.length, 0, 'the forged takeover changed nothing');

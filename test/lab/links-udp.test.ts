@@ -5,15 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withCluster } from './with-cluster.js';
 import type { DaemonStatus } from '../../src/daemon/daemon.js';
+import { sendUdpIn } from './security-tools.js';
 
 const udpStats = (s: DaemonStatus) => s.links[0]!.stats!.udp!;
 
-// Sends datagrams from a's namespace to b's tunnel socket: garbage, a data header with a bad tag, a short one.
-const FORGE = `
-const s = require('node:dgram').createSocket('udp4');
-const d = [Buffer.from('hello'), Buffer.concat([Buffer.from([1]), Buffer.alloc(60, 7)]), Buffer.from([1, 2, 3]), Buffer.concat([Buffer.from([2]), Buffer.from('HNT not a message')])];
-let n = 0; for (const x of d) s.send(x, 7432, '192.168.100.6', () => { if (++n === d.length) s.close(); });
-`;
+// Datagrams to b's tunnel socket: garbage, a data header of a session b never adopted, a short one, control garbage.
+const FORGED = [Buffer.from('hello'), Buffer.concat([Buffer.from([1]), Buffer.alloc(60, 7)]), Buffer.from([1, 2, 3]), Buffer.concat([Buffer.from([2]), Buffer.from('HNT not a message')])];
 
 test('udp link: takeover through the routed tunnel; forged datagrams are dropped and counted', { timeout: 120_000 }, async (t) => {
   await withCluster(t, { name: 'sudp', topology: 'pair-udp' }, async (lab, c) => {
@@ -26,8 +23,9 @@ test('udp link: takeover through the routed tunnel; forged datagrams are dropped
     assert.equal(await lab.probe('c', '10.0.0.11', { timeoutMs: 3000 }), true, 'c reaches a through b and the tunnel');
 
     const before = udpStats(await c.status('b')).dropped;
-    await lab.exec('a', [process.execPath, '-e', FORGE], { check: true, timeoutMs: 10_000 });
-    const after = await c.waitFor('b', (s) => udpStats(s).dropped['bad-tag']! > before['bad-tag']! && udpStats(s).dropped['bad-type']! > before['bad-type']!, { what: 'forged datagrams counted' });
+    // From a's underlay address and port (spoofed with a raw socket: b's socket is connected to a's, bound to eth1).
+    await sendUdpIn(lab, 'a', { src: '192.168.100.1', sport: 7432, dst: '192.168.100.6', dport: 7432, payloads: FORGED });
+    const after = await c.waitFor('b', (s) => udpStats(s).dropped['stale-session']! > before['stale-session']! && udpStats(s).dropped['bad-type']! > before['bad-type']!, { what: 'forged datagrams counted' });
     const d = udpStats(after).dropped;
     assert.ok(d.truncated! > before.truncated!, JSON.stringify(d));
     assert.equal(after.rejected['bad-version'], 1, `the control-typed garbage was rejected by the control codec: ${JSON.stringify(after.rejected)}`);

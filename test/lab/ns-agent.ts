@@ -104,6 +104,7 @@ async function serve(): Promise<void> {
   let kernel = openKernel();
   const arps = new Map<string, ReturnType<typeof openArp>>();
   const ndps = new Map<string, ReturnType<typeof openNdp>>();
+  const announcementWatchers = new Map<string, { s: ReturnType<typeof openArp>; seen: string[] }>();
   const watches = new Map<string, { w: { pollAt?: number; notifyAt?: number; polls: number; done: boolean }; off: () => void; loop: Promise<void> }>();
   const out = (o: unknown): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
   const ctl = NetlinkSocket.open();
@@ -236,6 +237,15 @@ async function serve(): Promise<void> {
       return true;
     },
     arpOpen: async (a) => { const s = openArp(a.ifname as string); arps.set(a.ifname as string, s); s.onReply((r) => out({ event: 'arp-reply', ifname: a.ifname, ...r })); return s.mac(); },
+    /** An announcements-only ARP socket (kernel-filtered): the announcements it saw, and the frames that passed. */
+    arpWatchAnnouncements: async (a) => {
+      const s = openArp(a.ifname as string, { announcementsOnly: true });
+      const seen: string[] = [];
+      s.onAnnouncement((x) => seen.push(x.ip));
+      announcementWatchers.set(a.ifname as string, { s, seen });
+      return s.takePacketCount();
+    },
+    arpAnnouncementsSeen: async (a) => { const w = announcementWatchers.get(a.ifname as string)!; w.s.drain(); return { seen: w.seen, frames: w.s.takePacketCount() }; },
     arpGarp: async (a) => { arps.get(a.ifname as string)!.sendGratuitous(a.ip as string); return true; },
     arpProbe: async (a) => probeOnce(arps.get(a.ifname as string)!, a),
     /** Probe RTT through the event loop (no blocking), median over n. */

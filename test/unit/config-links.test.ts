@@ -30,7 +30,8 @@ test('serial: defaults from the baud rate, TUN name hn<name>, core sees the TUN 
   const core = toCoreConfig(r.config, {});
   assert.deepEqual(core.privates[0], { name: 'ser', kind: 'serial', iface: 'hnser', peer: 'b', localAddress: '192.168.101.1', peerAddress: '192.168.101.2', cost: 100, heartbeat: { intervalMs: 230, timeoutMs: 920 } });
   assert.equal(serialMtuDefault(9600), 296);
-  assert.deepEqual(serialHeartbeatDefaults(921600), { intervalMs: 30, timeoutMs: 120 });
+  assert.deepEqual(serialHeartbeatDefaults(921600, 20), { intervalMs: 30, timeoutMs: 120 });
+  assert.deepEqual(serialHeartbeatDefaults(921600), { intervalMs: 50, timeoutMs: 200 }, 'never faster than the global interval');
 });
 
 test('udp: defaults (port 7432, MTU 1420, cost 20), host names allowed for remote', () => {

@@ -190,13 +190,14 @@ const lineCases: Array<[number, number, { intervalMs: number; timeoutMs: number 
   // [baud, default MTU, default heartbeats]
   [9600, 296, { intervalMs: 2670, timeoutMs: 10680 }],
   [115200, 576, { intervalMs: 230, timeoutMs: 920 }],
-  [921600, 1500, { intervalMs: 30, timeoutMs: 120 }],
-  [4000000, 1500, { intervalMs: 20, timeoutMs: 80 }],
+  [921600, 1500, { intervalMs: 50, timeoutMs: 200 }], // never faster than the global heartbeat (50 ms by default)
+  [4000000, 1500, { intervalMs: 50, timeoutMs: 200 }],
 ];
 for (const [baud, mtu, hb] of lineCases) {
   test(`serial line at ${baud} baud: MTU ${mtu}, heartbeats ${hb.intervalMs}/${hb.timeoutMs} ms; the link paces with the same maths`, () => {
     assert.equal(serialMtuDefault(baud), mtu);
     assert.deepEqual(serialHeartbeatDefaults(baud), hb);
+    assert.ok(serialHeartbeatDefaults(baud, 10).intervalMs <= hb.intervalMs, 'a faster global heartbeat lets a fast line go faster');
     assert.equal(lineBytesPerSecond(baud), baud / 10);
     const pacer = new LinePacer(baud, 0);
     pacer.sent(0, 1000);

@@ -46,7 +46,7 @@ test('minimal config: every default filled', () => {
       defaultRoute: true, probe: { carrierIntervalMs: 10, arpIntervalMs: 10, arpMisses: 2, arp: true },
     }],
     private: [{ kind: 'ethernet', name: 'eth1', interface: 'eth1', peer: 'b', peerAddress: '192.168.100.2', cost: 10 }],
-    heartbeat: { intervalMs: 20, timeoutMs: 200 },
+    heartbeat: { intervalMs: 50, timeoutMs: 200 },
     takeover: { leaseMs: 3000, failbackHoldMs: 1000, garpCount: 3, garpIntervalMs: 50, releaseLingerMs: 2000, canHelp: true },
     metrics: { enabled: true, host: '127.0.0.1', port: 9742 },
   };

@@ -1,21 +1,23 @@
-// Tests of the control protocol codec (round trips, golden bytes, garbage/truncation/bit flips) and the ReplayGuard.
+// Tests of the control protocol codec, wire version 2 (round trips, golden bytes, v1 refused, garbage/truncation/bit
+// flips) and the ControlSender. The ReplayGuard (session binding) has its own file, replay.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import {
-  ControlSender, DECODE_REASONS, decodeControl, deriveControlKey, encodeControl, type DecodeResult,
+  ControlSender, DECODE_REASONS, decodeControl, deriveControlKey, encodeControl, NO_NONCE, type DecodeResult,
 } from '../../src/proto/control.js';
 import type { PeerMessage } from '../../src/core/messages.js';
-import { ReplayGuard } from '../../src/proto/replay.js';
 import { isHanetError } from '../../src/errors.js';
 
 const clusterKey = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
 const key = deriveControlKey(clusterKey);
 const otherKey = deriveControlKey(Buffer.alloc(32, 0xaa));
 const T0 = 1_700_000_000_000;
-const hdr = (seq = 1n, over: Partial<{ sender: string; recipient: string; session: string; sentAt: number }> = {}) =>
-  ({ sender: 'a', recipient: 'b', session: '0102030405060708', seq, sentAt: T0, ...over });
+const NONCE = '1112131415161718';
+const ECHO = '2122232425262728';
+const hdr = (seq = 1n, over: Partial<{ sender: string; recipient: string; session: string; nonce: string; echo: string; sentAt: number }> = {}) =>
+  ({ sender: 'a', recipient: 'b', session: '0102030405060708', nonce: NONCE, echo: ECHO, seq, sentAt: T0, ...over });
 
 const claim = { claimId: 'a-1', lan: 'lan0', addresses: ['10.0.0.11/24'], ownerLinkAddress: '192.168.100.1', leaseMs: 3000 };
 const samples: PeerMessage[] = [
@@ -35,10 +37,11 @@ function assertRejected(r: DecodeResult, why: string): void {
 }
 
 /** Builds an authenticated envelope by hand (to test what only a key holder could send: bad types, bodies). */
-function craft(typeCode: number, body: Buffer, k = key): Buffer {
+function craft(typeCode: number, body: Buffer, k = key, o: { version?: number; nonce?: string } = {}): Buffer {
   const head = Buffer.concat([
-    Buffer.from('HNT'), Buffer.from([1, typeCode, 0, 1]), Buffer.from('a'), Buffer.from([1]), Buffer.from('b'),
-    Buffer.from('0102030405060708', 'hex'), Buffer.from('0000000000000001', 'hex'), Buffer.from('0000018bcfe56800', 'hex'),
+    Buffer.from('HNT'), Buffer.from([o.version ?? 2, typeCode, 0, 1]), Buffer.from('a'), Buffer.from([1]), Buffer.from('b'),
+    Buffer.from('0102030405060708', 'hex'), Buffer.from(o.nonce ?? NONCE, 'hex'), Buffer.from(ECHO, 'hex'),
+    Buffer.from('0000000000000001', 'hex'), Buffer.from('0000018bcfe56800', 'hex'),
   ]);
   const len = Buffer.alloc(2);
   len.writeUInt16BE(body.length);
@@ -52,18 +55,20 @@ test('every message type round-trips', () => {
     const r = decodeControl(key, bytes, { recipient: 'b' });
     assert.ok(r.ok, `${msg.type}: ${r.ok ? '' : r.reason}`);
     assert.deepEqual(r.message, msg);
-    assert.deepEqual(r.envelope, { version: 1, type: msg.type, flags: 0, sender: 'a', recipient: 'b', session: '0102030405060708', seq: BigInt(i + 1), sentAt: T0 });
+    assert.deepEqual(r.envelope, { version: 2, type: msg.type, flags: 0, sender: 'a', recipient: 'b', session: '0102030405060708', nonce: NONCE, echo: ECHO, seq: BigInt(i + 1), sentAt: T0 });
   });
 });
 
-test('golden vector: the wire format does not drift', () => {
-  // Verified independently with Python's hmac/hashlib (HKDF-SHA256 with empty salt, info "hanet control v1").
-  assert.equal(key.macKey.toString('hex'), 'dd9bde9d4a45076a8b2e949d768913bee0742e4bc0858b2f3594254aafd89d69');
+test('golden vector: the wire format (version 2) does not drift', () => {
+  // Verified independently with Python's hmac/hashlib (HKDF-SHA256 with empty salt, info "hanet control v2"; the
+  // HMAC over header + body). Changed deliberately for v2 (issue #11): version 2, nonce and echo after the session.
+  assert.equal(key.macKey.toString('hex'), '2dbdd7a2055ae45ae5c68b9042d61cbf51e4192aa52bd7f662a8c67e0f702ac8');
   const golden =
-    '484e54' + '01' + '02' + '00' + '01' + '61' + '01' + '62' + '0102030405060708' + '0000000000000001' + '0000018bcfe56800' + '006d' +
+    '484e54' + '02' + '02' + '00' + '01' + '61' + '01' + '62' + '0102030405060708' + '1112131415161718' + '2122232425262728' +
+    '0000000000000001' + '0000018bcfe56800' + '006d' +
     '7b22636c61696d4964223a22612d31222c226c616e223a226c616e30222c22616464726573736573223a5b2231302e302e302e31312f3234225d2c' +
     '226f776e65724c696e6b41646472657373223a223139322e3136382e3130302e31222c226c656173654d73223a333030307d' +
-    'c09fa30279844b094007fd445543f5acff551380a08fbd7dcd64dd83675af6a5';
+    '8fa6539ef363677d739c06fa51cb10c699c9a6775f537bd1c2f244de4b18a1dc';
   const bytes = encodeControl(key, hdr(1n), { type: 'takeover', ...claim });
   assert.equal(bytes.toString('hex'), golden);
   const r = decodeControl(key, Buffer.from(golden, 'hex'));
@@ -95,7 +100,9 @@ test('framing errors have their own reasons', () => {
     ['empty', Buffer.alloc(0), 'truncated'],
     ['wrong magic', Buffer.concat([Buffer.from('XNT'), good.subarray(3)]), 'bad-magic'],
     ['short garbage', Buffer.from([0x00]), 'bad-magic'],
-    ['version 2', Buffer.concat([good.subarray(0, 3), Buffer.from([2]), good.subarray(4)]), 'bad-version'],
+    ['version 1', Buffer.concat([good.subarray(0, 3), Buffer.from([1]), good.subarray(4)]), 'bad-version'],
+    ['version 3', Buffer.concat([good.subarray(0, 3), Buffer.from([3]), good.subarray(4)]), 'bad-version'],
+    ['nonce 0', craft(4, Buffer.from('{"claimId":"x"}'), key, { nonce: NO_NONCE }), 'bad-header'],
     ['trailing byte', Buffer.concat([good, Buffer.from([0])]), 'bad-length'],
     ['oversize', Buffer.concat([good.subarray(0, 4), Buffer.alloc(20_000)]), 'oversize'],
     ['sender length 0', Buffer.concat([good.subarray(0, 6), Buffer.from([0]), good.subarray(7)]), 'bad-header'],
@@ -112,7 +119,16 @@ test('framing errors have their own reasons', () => {
   }
 });
 
-test('unknown body fields are ignored (forward compatibility within version 1)', () => {
+test('a version 1 message (the v1 golden vector) is refused as bad-version', () => {
+  const v1 = '484e540102000161016201020304050607080000000000000001' + '0000018bcfe56800006d' +
+    '7b22636c61696d4964223a22612d31222c226c616e223a226c616e30222c22616464726573736573223a5b2231302e302e302e31312f3234225d2c' +
+    '226f776e65724c696e6b41646472657373223a223139322e3136382e3130302e31222c226c656173654d73223a333030307d' +
+    'c09fa30279844b094007fd445543f5acff551380a08fbd7dcd64dd83675af6a5';
+  const r = decodeControl(key, Buffer.from(v1, 'hex'));
+  assert.deepEqual(r.ok ? 'accepted' : [r.reason, r.detail], ['bad-version', 'version 1']);
+});
+
+test('unknown body fields are ignored (forward compatibility within a version)', () => {
   const r = decodeControl(key, craft(4, Buffer.from('{"claimId":"x","future":1}')));
   assert.ok(r.ok);
   assert.deepEqual(r.message, { type: 'release', claimId: 'x' });
@@ -122,6 +138,8 @@ test('encoding an invalid message throws HANET_ERR_PROTOCOL', () => {
   assert.throws(() => encodeControl(key, hdr(), { type: 'release', claimId: '' }), (e) => isHanetError(e, 'HANET_ERR_PROTOCOL'));
   assert.throws(() => encodeControl(key, hdr(0n), samples[0]!), (e) => isHanetError(e, 'HANET_ERR_PROTOCOL'));
   assert.throws(() => encodeControl(key, hdr(1n, { sender: 'A B' }), samples[0]!), (e) => isHanetError(e, 'HANET_ERR_PROTOCOL'));
+  assert.throws(() => encodeControl(key, hdr(1n, { nonce: NO_NONCE }), samples[0]!), (e) => isHanetError(e, 'HANET_ERR_PROTOCOL'));
+  assert.throws(() => encodeControl(key, hdr(1n, { echo: 'xyz' }), samples[0]!), (e) => isHanetError(e, 'HANET_ERR_PROTOCOL'));
   assert.throws(() => encodeControl(key, hdr(), { type: 'takeover', ...claim, addresses: Array.from({ length: 257 }, () => '10.0.0.1') }), (e) => isHanetError(e, 'HANET_ERR_PROTOCOL'));
 });
 
@@ -192,129 +210,31 @@ test('property: round trip of random valid messages', () => {
     arbClaim.map((c) => ({ type: 'takeover' as const, ...c })),
     fc.record({ type: fc.constant('release' as const), claimId: fc.stringMatching(/^[a-z0-9]{1,10}$/) }),
   );
-  fc.assert(fc.property(arbMsg, fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }), fc.nat(), (msg, seq, sentAt) => {
-    const r = decodeControl(key, encodeControl(key, hdr(seq, { sentAt }), msg));
+  const hex8 = fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b).toString('hex'));
+  fc.assert(fc.property(arbMsg, fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }), fc.nat(), hex8, hex8, (msg, seq, sentAt, nonce, echo) => {
+    fc.pre(nonce !== NO_NONCE);
+    const r = decodeControl(key, encodeControl(key, hdr(seq, { sentAt, nonce, echo }), msg));
     assert.ok(r.ok);
+    assert.equal(r.envelope.nonce, nonce);
+    assert.equal(r.envelope.echo, echo);
     assert.deepEqual(r.message, JSON.parse(JSON.stringify(msg))); // fast-check makes null-prototype objects
     assert.equal(r.envelope.seq, seq);
     assert.equal(r.envelope.sentAt, sentAt);
   }), { numRuns: 500 });
 });
 
-test('ControlSender numbers messages from 1 and keeps one session', () => {
+test('ControlSender numbers messages from 1, keeps one session, and carries the binding it is given', () => {
   const s = new ControlSender({ node: 'a', key, now: () => T0 });
-  const r1 = decodeControl(key, s.encode('b', samples[0]!).bytes);
-  const r2 = decodeControl(key, s.encode('c', samples[0]!).bytes);
+  const r1 = decodeControl(key, s.encode('b', samples[0]!, { nonce: NONCE, echo: NO_NONCE }).bytes);
+  const r2 = decodeControl(key, s.encode('c', samples[0]!, { nonce: ECHO, echo: NONCE }).bytes);
   assert.ok(r1.ok && r2.ok);
   assert.equal(r1.envelope.seq, 1n);
   assert.equal(r2.envelope.seq, 2n);
   assert.equal(r1.envelope.session, r2.envelope.session);
+  assert.match(r1.envelope.session, /^[0-9a-f]{16}$/);
+  assert.deepEqual([r1.envelope.nonce, r1.envelope.echo, r2.envelope.nonce, r2.envelope.echo], [NONCE, NO_NONCE, ECHO, NONCE]);
   assert.equal(r2.envelope.recipient, 'c');
-  assert.throws(() => s.encode('b', { type: 'release', claimId: '' }));
+  assert.equal(r1.envelope.sentAt, T0);
+  assert.throws(() => s.encode('b', { type: 'release', claimId: '' }, { nonce: NONCE, echo: NO_NONCE }));
   assert.equal(s.nextSeq, 3n, 'a failed encode does not use a sequence number');
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// ReplayGuard
-
-const clock = (t = T0) => { const c = { t, now: () => c.t }; return c; };
-const m = (seq: number, over: Partial<{ sender: string; session: string; sentAt: number }> = {}) =>
-  ({ sender: 'a', session: 's1', seq: BigInt(seq), sentAt: T0, ...over });
-const verdict = (v: { ok: boolean; reason?: string }) => (v.ok ? 'ok' : v.reason);
-
-test('replayed message is rejected as replay', () => {
-  const g = new ReplayGuard({ now: clock().now });
-  assert.equal(verdict(g.admit(m(1))), 'ok');
-  assert.equal(verdict(g.admit(m(1))), 'replay');
-  assert.equal(verdict(g.admit(m(2))), 'ok');
-  assert.equal(verdict(g.admit(m(2))), 'replay');
-  assert.equal(verdict(g.admit(m(1))), 'replay');
-});
-
-test('reordering within the window is accepted once; older than the window is too-old', () => {
-  const g = new ReplayGuard({ now: clock().now });
-  assert.equal(verdict(g.admit(m(100))), 'ok');
-  assert.equal(verdict(g.admit(m(99))), 'ok');
-  assert.equal(verdict(g.admit(m(37))), 'ok'); // 100 - 63: last slot of the window
-  assert.equal(verdict(g.admit(m(37))), 'replay');
-  assert.equal(verdict(g.admit(m(36))), 'too-old');
-  assert.equal(verdict(g.admit(m(99))), 'replay');
-  assert.equal(verdict(g.admit(m(200))), 'ok'); // a jump past the window forgets the old bits
-  assert.equal(verdict(g.admit(m(150))), 'ok');
-  assert.equal(verdict(g.admit(m(100))), 'too-old');
-});
-
-test('check() does not change state', () => {
-  const g = new ReplayGuard({ now: clock().now });
-  assert.equal(verdict(g.check(m(1))), 'ok');
-  assert.equal(verdict(g.check(m(1))), 'ok');
-  assert.equal(verdict(g.admit(m(1))), 'ok');
-  assert.equal(verdict(g.check(m(1))), 'replay');
-});
-
-test('send time outside the skew is rejected as stale, both directions', () => {
-  const c = clock();
-  const g = new ReplayGuard({ now: c.now, maxSkewMs: 30_000 });
-  assert.equal(verdict(g.admit(m(1, { sentAt: T0 - 30_001 }))), 'stale');
-  assert.equal(verdict(g.admit(m(2, { sentAt: T0 + 30_001 }))), 'stale');
-  assert.equal(verdict(g.admit(m(3, { sentAt: T0 - 30_000 }))), 'ok');
-  c.t += 30_001;
-  assert.equal(verdict(g.admit(m(4))), 'stale', 'a message held back for longer than the skew');
-});
-
-test('after a restart, replays from the earlier session are rejected', () => {
-  const c = clock();
-  const g = new ReplayGuard({ now: c.now });
-  for (let i = 1; i <= 10; i++) assert.equal(verdict(g.admit(m(i, { sentAt: T0 + i }))), 'ok');
-  c.t += 1000;
-  // restart: new session, seq starts again at 1
-  assert.equal(verdict(g.admit(m(1, { session: 's2', sentAt: T0 + 1000 }))), 'ok');
-  assert.equal(verdict(g.admit(m(5, { sentAt: T0 + 5 }))), 'stale-session', 'seen message of the old session');
-  assert.equal(verdict(g.admit(m(11, { sentAt: T0 + 11 }))), 'stale-session', 'unseen (captured) message of the old session');
-  assert.equal(verdict(g.admit(m(1, { session: 's0', sentAt: T0 - 500 }))), 'stale-session', 'a session older than the current one, never seen');
-  assert.equal(verdict(g.admit(m(2, { session: 's2', sentAt: T0 + 1001 }))), 'ok');
-});
-
-test('a sender silent longer than 2 * maxSkew starts afresh', () => {
-  const c = clock();
-  const g = new ReplayGuard({ now: c.now, maxSkewMs: 1000 });
-  assert.equal(verdict(g.admit(m(5))), 'ok');
-  c.t += 2001;
-  assert.equal(verdict(g.admit(m(1, { session: 's2', sentAt: c.t }))), 'ok');
-  assert.equal(verdict(g.admit(m(6, { sentAt: c.t }))), 'stale-session');
-  assert.deepEqual(g.stats(), { senders: 1, sessions: 1 });
-});
-
-test('memory is bounded: sessions per sender and senders', () => {
-  const c = clock();
-  const g = new ReplayGuard({ now: c.now, maxSessionsPerSender: 8, maxSenders: 4 });
-  for (let i = 0; i < 50; i++) {
-    c.t += 1;
-    assert.equal(verdict(g.admit(m(1, { session: `s${i}`, sentAt: c.t }))), 'ok');
-  }
-  assert.deepEqual(g.stats(), { senders: 1, sessions: 8 });
-  for (let i = 0; i < 10; i++) { c.t += 1; g.admit(m(1, { sender: `n${i}`, sentAt: c.t })); }
-  assert.deepEqual(g.stats().senders, 4);
-});
-
-test('senders are independent', () => {
-  const g = new ReplayGuard({ now: clock().now });
-  assert.equal(verdict(g.admit(m(1))), 'ok');
-  assert.equal(verdict(g.admit(m(1, { sender: 'c' }))), 'ok');
-});
-
-test('property: the guard matches a reference model of the 64-entry window', () => {
-  fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 400 }), (seqs) => {
-    const g = new ReplayGuard({ now: clock().now });
-    const seen = new Set<number>();
-    let highest = 0;
-    for (const s of seqs) {
-      let expect: string;
-      if (seen.has(s)) expect = highest - s >= 64 ? 'too-old' : 'replay';
-      else if (highest > 0 && highest - s >= 64) expect = 'too-old';
-      else expect = 'ok';
-      assert.equal(verdict(g.admit(m(s))), expect, `seq ${s} after highest ${highest}`);
-      if (expect === 'ok') { seen.add(s); highest = Math.max(highest, s); }
-    }
-  }), { numRuns: 300 });
 });

@@ -75,6 +75,16 @@ test('IPv6 sysctls: accept_ra 2 (only where it was 1), global forwarding and pro
   for (const want of ['net/ipv6/conf/eth0/accept_ra=2 if 1', 'net/ipv6/conf/all/forwarding=1', 'net/ipv6/conf/all/proxy_ndp=1', 'net/ipv6/neigh/eth0/proxy_delay=0', 'net/ipv6/conf/eth0/keep_addr_on_down=1']) {
     assert.ok(s.includes(want), `${want}\n${s.join('\n')}`);
   }
+  assert.ok(!s.some((x) => x.includes('force_forwarding')), 'without force_forwarding: all.forwarding');
+  // Linux 6.17+: forwarding only where a takeover needs it.
+  const g = new Sim();
+  g.add({ ...sim.node('a').cfg, kernel: { ipv6ForceForwarding: true } });
+  g.advance(300);
+  const t = g.node('a').desired!.sysctls.map((x) => `${x.path}=${x.value}`);
+  for (const want of ['net/ipv6/conf/eth0/forwarding=1', 'net/ipv6/conf/eth0/force_forwarding=1', 'net/ipv6/conf/eth1/force_forwarding=1', 'net/ipv6/conf/all/proxy_ndp=1']) {
+    assert.ok(t.includes(want), `${want}\n${t.join('\n')}`);
+  }
+  assert.ok(!t.includes('net/ipv6/conf/all/forwarding=1'), 'never every interface');
   const v4only = pairOf(pub('eth0', '10.0.0.11'), pub('eth0', '10.0.0.12'));
   v4only.advance(300);
   assert.ok(!v4only.node('a').desired!.sysctls.some((x) => x.path.startsWith('net/ipv6')), 'an IPv4-only node changes no IPv6 setting');

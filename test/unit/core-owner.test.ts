@@ -71,7 +71,7 @@ test('owner: failback announces and releases only once the kernel holds the owne
   const id = o.status()[0]!.claimId;
   step(p, 11); o.onAck('ab', id, true, undefined, 11); endStep(p);
   // The port comes back and stays up past the hold-down.
-  step(p, 100); p.lans.carrier('eth0', true, true, true); p.lans.probeSent('eth0'); p.lans.probeReply('eth0'); o.place(100); endStep(p);
+  step(p, 100); p.lans.carrier('eth0', true, true, true); p.lans.probeStatus('eth0', '10.0.0.1', 0, true); o.place(100); endStep(p);
   step(p, 1100); o.place(1100);
   const fx = endStep(p, true);
   assert.deepEqual(kinds(fx), ['event:failback'], 'nothing but the event before the kernel holds the routes');

@@ -29,7 +29,10 @@ export function endStep(p: Parts, changed = false): CoreEffect[] {
 /** Every public interface healthy (carrier up, probe answered) at `at`. */
 export function allHealthy(p: Parts, at: number): void {
   step(p, at);
-  for (const q of p.cfg.publics) { p.lans.carrier(q.iface, true, true, true); p.lans.probeSent(q.iface); p.lans.probeReply(q.iface); }
+  for (const q of p.cfg.publics) {
+    p.lans.carrier(q.iface, true, true, true);
+    for (const g of q.gateways) p.lans.probeStatus(q.iface, g, 0, true);
+  }
 }
 
 export const hb = (over: Partial<HeartbeatMessage> = {}): HeartbeatMessage => ({ type: 'heartbeat', ready: true, lans: { lan0: { healthy: true } }, canHelp: true, helping: [], claims: [], ...over });

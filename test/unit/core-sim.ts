@@ -1,6 +1,7 @@
 // A deterministic simulation of several hanet cores on fake time: carrier samples, ARP probes and peer messages
 // are produced from a small model of the world (ports up/down/silent, private links up/down), no I/O.
 import { HanetNode } from '../../src/core/node.js';
+import { ProbeCounter } from '../../src/core/probes.js';
 import type { CoreConfig, CoreEffect, CoreEvent, CoreLogEvent, CorePrivate, CorePublic, PeerMessage } from '../../src/core/types.js';
 import type { DesiredKernelState } from '../../src/core/kernel-types.js';
 
@@ -22,6 +23,8 @@ export interface SimNode {
   kernelError?: string;
   /** What the core asked to probe, per interface. */
   probeTargets: Map<string, string[]>;
+  /** The link monitor's miss counting, per interface. */
+  counters: Map<string, ProbeCounter>;
 }
 
 export const defaults = (node: string, publics: CorePublic[], privates: CorePrivate[], over: Partial<CoreConfig['takeover']> = {}): CoreConfig => ({
@@ -47,6 +50,7 @@ export class Sim {
   private readonly wires = new Map<string, { node: string; link: string; up: boolean; silent?: boolean }>();
   private readonly queue: Array<{ to: string; ev: CoreEvent }> = [];
   lastProbe = new Map<string, number>();
+  private readonly lastCarrier = new Map<string, boolean>();
   /** The LAN's gateway answers probes (false: a gateway outage). */
   gatewayUp = true;
   /** messages dropped on the way (for forged/lost message tests) */
@@ -56,7 +60,7 @@ export class Sim {
     const old = this.nodes.get(cfg.node);
     const n: SimNode = {
       name: cfg.node, cfg, core: new HanetNode(cfg, `s${this.nodes.size}${this.now}`), alive: true,
-      announces: [], events: [], sent: [], flushes: [], probeTargets: new Map(),
+      announces: [], events: [], sent: [], flushes: [], probeTargets: new Map(), counters: new Map(cfg.publics.map((p) => [p.iface, new ProbeCounter()])),
       ports: old?.ports ?? new Map(cfg.publics.map((p) => [p.iface, { up: true, lowerUp: true, reachesGateway: true }])),
     };
     this.nodes.set(cfg.node, n);
@@ -120,7 +124,7 @@ export class Sim {
           break;
         }
         case 'flush-neighbors': n.flushes.push(e.iface); break;
-        case 'probe-targets': n.probeTargets.set(e.iface, e.targets); break;
+        case 'probe-targets': n.probeTargets.set(e.iface, e.targets); n.counters.get(e.iface)?.setTargets(e.targets); break;
         case 'event': n.events.push(e.event); break;
         case 'send': {
           n.sent.push({ at: this.now, link: e.link, msg: e.msg });
@@ -159,13 +163,19 @@ export class Sim {
         if (!n.alive) continue;
         for (const p of n.cfg.publics) {
           const w = n.ports.get(p.iface)!;
-          this.apply(n, n.core.handle({ type: 'carrier', at: this.now, iface: p.iface, up: w.up, lowerUp: w.lowerUp }));
+          const counter = n.counters.get(p.iface)!;
           const k = `${n.name}/${p.iface}`;
+          const carrierOk = w.up && w.lowerUp;
+          if (this.lastCarrier.get(k) !== carrierOk) counter.reset(); // the monitor restarts counting on a carrier change
+          this.lastCarrier.set(k, carrierOk);
+          this.apply(n, n.core.handle({ type: 'carrier', at: this.now, iface: p.iface, up: w.up, lowerUp: w.lowerUp }));
           if (p.arp && this.now - (this.lastProbe.get(k) ?? -Infinity) >= p.arpIntervalMs) {
             this.lastProbe.set(k, this.now);
-            this.apply(n, n.core.handle({ type: 'probe-sent', at: this.now, iface: p.iface }));
+            for (const st of counter.sent(this.now)) this.apply(n, n.core.handle({ type: 'probe-status', at: this.now, iface: p.iface, ...st }));
             for (const target of n.probeTargets.get(p.iface) ?? []) {
-              if (this.answers(w, target, p.gateways)) this.apply(n, n.core.handle({ type: 'probe-reply', at: this.now, iface: p.iface, target }));
+              if (!this.answers(w, target, p.gateways)) continue;
+              const st = counter.replied(target, this.now);
+              if (st) this.apply(n, n.core.handle({ type: 'probe-status', at: this.now, iface: p.iface, ...st }));
             }
           }
         }

@@ -2,17 +2,39 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PublicHealth } from '../../src/core/health.js';
+import { ProbeCounter } from '../../src/core/probes.js';
 
-const mk = (holdMs = 1000) => new PublicHealth({ arp: true, arpIntervalMs: 10, arpMisses: 3, holdMs }, 0);
+const GW = '10.0.0.1';
+const PEER = '10.0.0.12';
+const counters = new WeakMap<PublicHealth, { c: ProbeCounter; carrierOk?: boolean }>();
+const mk = (holdMs = 1000) => {
+  const h = new PublicHealth({ arp: true, arpIntervalMs: 10, arpMisses: 3, holdMs }, 0);
+  const c = new ProbeCounter();
+  c.setTargets([GW, PEER]);
+  counters.set(h, { c });
+  return h;
+};
 
-/** Drives probes every 10 ms from `from` to `to`; `answer(t)` says whether the gateway replies. */
-function probes(h: PublicHealth, from: number, to: number, answer: (t: number) => boolean): void {
+/** Drives probe rounds every 10 ms from `from` to `to` (as the link monitor does); `answer(t)` says whether the gateway replies, `peer(t)` whether the LAN peer does. */
+function probes(h: PublicHealth, from: number, to: number, answer: (t: number) => boolean, peer: (t: number) => boolean = answer): void {
+  const st = counters.get(h)!;
   for (let t = from; t <= to; t += 10) {
+    if (st.carrierOk !== true) st.c.reset();
+    st.carrierOk = true;
     h.carrier(t, true, true);
-    h.probeSent(t);
-    if (answer(t)) h.reply(t + 0.1);
+    for (const x of st.c.sent(t)) h.target(t, x.target, x.target === GW, x.misses, x.confirmed);
+    for (const [target, yes] of [[GW, answer(t)], [PEER, peer(t)]] as const) {
+      const x = yes ? st.c.replied(target, t + 0.1) : undefined;
+      if (x) h.target(t + 0.1, x.target, x.target === GW, x.misses, x.confirmed, x.rttMs);
+    }
   }
 }
+const carrier = (h: PublicHealth, t: number, up: boolean, lowerUp: boolean, present = true): void => {
+  const st = counters.get(h)!;
+  st.carrierOk = up && lowerUp && present;
+  if (!st.carrierOk) st.c.reset();
+  h.carrier(t, up, lowerUp, present);
+};
 
 test('unknown until the first reply, then healthy and usable at once (no failure seen yet)', () => {
   const h = mk();
@@ -23,12 +45,14 @@ test('unknown until the first reply, then healthy and usable at once (no failure
 });
 
 const cases: Array<{ name: string; run: (h: PublicHealth) => number; healthy: boolean; reason: string }> = [
-  { name: 'admin down', run: (h) => { probes(h, 0, 50, () => true); h.carrier(60, false, false); return 60; }, healthy: false, reason: 'admin-down' },
-  { name: 'carrier down', run: (h) => { probes(h, 0, 50, () => true); h.carrier(60, true, false); return 60; }, healthy: false, reason: 'carrier-down' },
+  { name: 'admin down', run: (h) => { probes(h, 0, 50, () => true); carrier(h, 60, false, false); return 60; }, healthy: false, reason: 'admin-down' },
+  { name: 'carrier down', run: (h) => { probes(h, 0, 50, () => true); carrier(h, 60, true, false); return 60; }, healthy: false, reason: 'carrier-down' },
   { name: 'three probes unanswered', run: (h) => { probes(h, 0, 50, () => true); probes(h, 60, 100, () => false); return 100; }, healthy: false, reason: 'arp-timeout' },
+  { name: 'the gateway silent but the LAN peer answering: the port works', run: (h) => { probes(h, 0, 50, () => true); probes(h, 60, 100, () => false, () => true); return 100; }, healthy: true, reason: 'gateway-unreachable' },
+  { name: 'the gateway silent, then the peer too: the port failed', run: (h) => { probes(h, 0, 50, () => true); probes(h, 60, 100, () => false, () => true); probes(h, 110, 150, () => false, () => false); return 150; }, healthy: false, reason: 'arp-timeout' },
   { name: 'two probes unanswered is not yet a failure', run: (h) => { probes(h, 0, 50, () => true); probes(h, 60, 80, () => false); return 80; }, healthy: true, reason: 'ok' },
   { name: 'a stalled event loop (no probes sent for 200 ms) is not a failure', run: (h) => { probes(h, 0, 50, () => true); probes(h, 250, 260, () => true); return 260; }, healthy: true, reason: 'ok' },
-  { name: 'interface missing', run: (h) => { probes(h, 0, 50, () => true); h.carrier(60, true, true, false); return 60; }, healthy: false, reason: 'missing' },
+  { name: 'interface missing', run: (h) => { probes(h, 0, 50, () => true); carrier(h, 60, true, true, false); return 60; }, healthy: false, reason: 'missing' },
 ];
 for (const c of cases) {
   test(`verdict: ${c.name}`, () => {
@@ -43,7 +67,7 @@ for (const c of cases) {
 test('after a failure the interface is healthy at once but usable only after the hold-down', () => {
   const h = mk(500);
   probes(h, 0, 50, () => true);
-  h.carrier(60, true, false);
+  carrier(h, 60, true, false);
   probes(h, 100, 300, () => true);
   assert.equal(h.view(300).healthy, true);
   assert.equal(h.view(300).usable, false);
@@ -54,7 +78,7 @@ test('after a failure the interface is healthy at once but usable only after the
 test('carrier back but the gateway silent: stays failed, then arp-timeout', () => {
   const h = mk();
   probes(h, 0, 50, () => true);
-  h.carrier(60, true, false);
+  carrier(h, 60, true, false);
   probes(h, 100, 120, () => false);
   assert.equal(h.view(120).reason, 'carrier-down');
   probes(h, 130, 140, () => false);

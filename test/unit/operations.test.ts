@@ -26,7 +26,7 @@ function fakeArp(world: World, rttMs: number): ArpSocket {
   return {
     sendGratuitous() {},
     sendProbe() { pending.push(world.now); },
-    onReply(f: typeof cb) { cb = f; },
+    onReply(f: typeof cb) { cb = f; return () => { cb = undefined; }; },
     onAnnouncement() { return () => {}; },
     drain() { while (pending.length) { const sentAt = pending.shift()!; cb?.({ senderIp: '10.0.0.1', senderMac: '02:00:00:00:00:01', atMs: sentAt + rttMs }); } },
     close() {},

@@ -65,14 +65,20 @@ test('control messages and IP packets cross the line; the TUN carrier follows th
   const { a, b, ta, tb } = pair(t);
   const got: string[] = [];
   b.onMessage((m) => got.push(`${m.envelope.sender}:${m.message.type}`));
+  // The session-binding handshake, one explicit heartbeat each way: b refuses a's first (it names no nonce of b's)
+  // but learns a's nonce; b's heartbeat is accepted by a, which answers at once with its last heartbeat.
   a.send(hb);
+  b.send(hb);
+  await waitFor(() => a.stats().received >= 1 && got.length >= 1, { timeoutMs: 2000, what: 'the handshake' });
+  assert.equal(got[0], 'a:heartbeat');
+  assert.equal(b.stats().rejected.unbound, 1);
+  assert.ok((a.stats().handshakeAnswers ?? 0) >= 1, 'a answered at once');
   ta.inject(ipPacket(100, 7));
-  assert.deepEqual(got, ['a:heartbeat']);
-  await waitFor(() => tb.written.length === 1, { timeoutMs: 2000, what: 'the IP packet (paced behind the heartbeat)' });
+  await waitFor(() => tb.written.length === 1, { timeoutMs: 2000, what: 'the IP packet (paced behind the heartbeats)' });
   assert.deepEqual(tb.written[0], ipPacket(100, 7));
   assert.deepEqual(ta.carrier, [false, true], 'down until the line opened, then up');
-  assert.equal(b.stats().serial.rx.frames, 2);
-  assert.equal(a.stats().serial.txFrames, 2);
+  await waitFor(() => b.stats().serial.rx.frames === a.stats().serial.txFrames, { timeoutMs: 2000, what: 'every frame a wrote deframed at b' });
+  assert.ok(a.stats().serial.txFrames >= 3);
 });
 
 test('control goes before queued IP, a newer heartbeat replaces a queued one, and the IP queue is bounded', (t) => {

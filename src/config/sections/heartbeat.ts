@@ -6,7 +6,12 @@ import type { CamelKeys, SameShape } from '../camel.js';
 import { ms } from '../fields.js';
 
 export const heartbeatSchema = z.strictObject({
-  interval_ms: ms(1, 60_000).default(20).meta({ description: 'Heartbeats are sent on every private link at this interval.' }),
+  interval_ms: ms(1, 60_000).default(50).meta({
+    description: 'Heartbeats are sent on every private link at this interval. They carry liveness, leases and what each node ' +
+      'knows of its LANs; failures of public ports are found by the link monitor, not by heartbeats, and a takeover request ' +
+      'goes out at once. An idle daemon\'s CPU is mostly heartbeats: measured in the lab, 5.7% of a core at 20 ms, 3.1% at ' +
+      '50 ms, 2.0% at 100 ms (veth makes each send costlier than a NIC does).',
+  }),
   timeout_ms: ms(1, 600_000).default(200).meta({
     description: 'A link is down after this long without a valid heartbeat; more than 2 * interval_ms.',
   }),

@@ -9,7 +9,7 @@ import { ARP_LEN, ARP_REPLY, BROADCAST_MAC, arpProbe, decodeArp, encodeArp, grat
 import { isIp } from '../../core/ip.js';
 import { parseMac } from '../../proto/inet.js';
 import { ETH_P_ARP } from './native.js';
-import { Listeners, PacketSocket } from './packet-socket.js';
+import { Listeners, PACKET_OUTGOING_TYPE, PacketSocket, SKF_AD_PKTTYPE, bpfProgram } from './packet-socket.js';
 
 export interface ArpReplyEvent { senderIp: string; senderMac: string; atMs: number }
 /** Another host announced `ip` (a gratuitous ARP: sender IP = target IP) from `mac`, which is not this interface's. */
@@ -35,8 +35,8 @@ class PacketArpSocket extends PacketSocket implements ArpSocket {
   private readonly replies = new Listeners<ArpReplyEvent>();
   private readonly announcements = new Listeners<ArpAnnouncement>();
 
-  constructor(ifname: string) {
-    super(ifname, 'ARP', ETH_P_ARP, { bufferSize: 256 });
+  constructor(ifname: string, opts: ArpOptions) {
+    super(ifname, 'ARP', ETH_P_ARP, { bufferSize: 256, ...(opts.announcementsOnly ? { filter: garpFilterProgram() } : {}) });
   }
 
   sendGratuitous(ip: string): void {
@@ -69,7 +69,31 @@ class PacketArpSocket extends PacketSocket implements ArpSocket {
   }
 }
 
+export interface ArpOptions {
+  /**
+   * Receive only other hosts' gratuitous ARPs (announcements), filtered in the kernel: when the native link monitor
+   * probes, the many ARP requests and replies on a LAN (every node probes its gateway 100 times a second) must not
+   * wake this process.
+   */
+  announcementsOnly?: boolean;
+}
+
+/** Classic BPF over the ARP packet: incoming, sender IP = target IP, sender IP not 0.0.0.0. */
+export function garpFilterProgram(): Buffer {
+  return bpfProgram([
+    [0x20, 0, 0, SKF_AD_PKTTYPE],      // 0: ld pkttype
+    [0x15, 6, 0, PACKET_OUTGOING_TYPE],// 1: jeq outgoing -> drop
+    [0x20, 0, 0, 14],                  // 2: ld [14] sender IP
+    [0x15, 4, 0, 0],                   // 3: jeq 0 -> drop
+    [0x07, 0, 0, 0],                   // 4: tax
+    [0x20, 0, 0, 24],                  // 5: ld [24] target IP
+    [0x1d, 0, 1, 0],                   // 6: jeq x -> accept, else drop
+    [0x06, 0, 0, 0x40000],             // 7: accept
+    [0x06, 0, 0, 0],                   // 8: drop
+  ]);
+}
+
 /** Opens an ARP socket on `ifname` (needs CAP_NET_RAW). */
-export function openArp(ifname: string): ArpSocket & { mac(): string } {
-  return new PacketArpSocket(ifname);
+export function openArp(ifname: string, opts: ArpOptions = {}): ArpSocket & { mac(): string; takePacketCount(): number } {
+  return new PacketArpSocket(ifname, opts);
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HanetError } from '../../errors.js';
+import { formatIp, parseIp } from '../../core/ip.js';
 
 /** Result of a non-blocking receive: `length` is the datagram's real size (may exceed the buffer: `truncated`). */
 export interface RecvResult { length: number; address: Buffer; truncated: boolean }
@@ -25,6 +26,8 @@ export interface NativeAddon {
   setsockopt(fd: number, level: number, name: number, value: number | Buffer): void;
   getsockoptInt(fd: number, level: number, name: number): number;
   getsockname(fd: number): Buffer;
+  /** connect(2): a UDP socket then exchanges datagrams with that address only. Throws e.g. ENETUNREACH. */
+  connect(fd: number, sockaddr: Buffer): void;
   close(fd: number): void;
   ifNameToIndex(name: string): number;
   openTun(name: string, flags: number): { fd: number; name: string };
@@ -87,6 +90,8 @@ export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUFFORCE = 33;
+export const SO_SNDBUFFORCE = 32;
+export const SO_BINDTODEVICE = 25;
 export const SOL_PACKET = 263;
 export const SOL_NETLINK = 270;
 export const NETLINK_ROUTE = 0;
@@ -122,5 +127,79 @@ export function sockaddrLl(ifindex: number, protocol: number, addr?: Uint8Array)
   return b;
 }
 
+/** struct sockaddr_in { u16 family; be16 port; be32 addr; u8 zero[8] }. Throws HANET_ERR_CONFIG for a non-IPv4 address. */
+export function sockaddrIn(ip: string, port: number): Buffer {
+  const p = parseIp(ip);
+  if (p?.family !== 4) throw new HanetError('HANET_ERR_CONFIG', `${JSON.stringify(ip)} is not an IPv4 address`);
+  const b = Buffer.alloc(16);
+  b.writeUInt16LE(AF_INET, 0);
+  b.writeUInt16BE(port, 2);
+  b.set(p.bytes, 4);
+  return b;
+}
+
+/** "address:port" of a struct sockaddr_in (as recvfrom returns it), or "?" for another family. */
+export function formatSockaddrIn(b: Buffer): string {
+  if (b.length < 8 || b.readUInt16LE(0) !== AF_INET) return '?';
+  return `${formatIp(b.subarray(4, 8)) ?? '?'}:${b.readUInt16BE(2)}`;
+}
+
 /** Network-byte-order protocol as sockaddr_ll/socket() expect it (htons). */
 export const htons = (v: number): number => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+
+// ---- link monitor (native/monitor.cc); kept apart from the loader above ----
+
+/** A byte pattern at an offset of the Ethernet frame: (frame[offset+i] & mask[i]) == (value[i] & mask[i]). */
+export interface NativeByteMatch { offset: number; value: Buffer; mask?: Buffer }
+/** `reply`: answers the probe; otherwise life (passive liveness). ethertype -1: any. */
+export interface NativeFrameRule { reply: boolean; ethertype: number; bytes: NativeByteMatch[] }
+export interface NativeMonitorConfig {
+  interfaces: Array<{
+    ifname: string;
+    carrierIntervalMs: number;
+    targets: Array<{ id: string; intervalMs: number; frame: Buffer; rules: NativeFrameRule[] }>;
+  }>;
+}
+/** Which path of the monitor saw a link change (native/monitor.cc emits exactly these). */
+export type NativeLinkSource = 'start' | 'event' | 'poll' | 'resync';
+/** Observations as the addon reports them; `at` is CLOCK_MONOTONIC in ms. */
+export type NativeObservation =
+  | { type: 'link'; iface: string; at: number; present: boolean; up: boolean; lowerUp: boolean; ifindex: number; mac: string; source: NativeLinkSource }
+  | { type: 'miss'; iface: string; at: number; target: string; misses: number; lastReplyAt?: number }
+  | { type: 'reply'; iface: string; at: number; target: string; afterMisses: number; from: string; rttMs?: number }
+  | { type: 'error'; iface: string; at: number; code: string; message: string };
+export interface NativeTargetStats {
+  id: string; misses: number; confirmed: boolean; sent: number; suppressed: number; replies: number; life: number; lifeSocket: boolean;
+  sendErrors: number; missed: number; lastProbeAt?: number; lastReplyAt?: number; rttMs?: number;
+}
+export interface NativeIfaceStats {
+  ifname: string; ifindex: number; present: boolean; up: boolean; lowerUp: boolean; socket: boolean; protocol: number;
+  filtered: boolean; watched: boolean; carrierReads: number; carrierFile: boolean; carrierFileReads: number; linkEvents: number; frames: number; unmatched: number;
+  targets: NativeTargetStats[];
+}
+export interface NativeMonitorStats { wakeups: number; jsWakeups: number; observations: number; interfaces: NativeIfaceStats[] }
+export interface NativeMonitor {
+  update(config: NativeMonitorConfig): void;
+  /** null once closed */
+  stats(): NativeMonitorStats | null;
+  /** Stops and joins the thread and closes its fds; idempotent. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+export interface NativeMonitorBinding {
+  Monitor: new (config: NativeMonitorConfig, cb: (batch: NativeObservation[]) => void) => NativeMonitor;
+  /** CLOCK_MONOTONIC now, ms (the clock of process.hrtime). */
+  monotonicNowMs(): number;
+}
+
+/** The monitor part of the addon; throws HanetError('HANET_ERR_NATIVE') when the loaded addon predates it. */
+export function monitorBinding(): NativeMonitorBinding {
+  // The addon object carries these members when built from native/monitor.cc (binding.gyp); checked at run time.
+  const n = native() as NativeAddon & Partial<NativeMonitorBinding>;
+  const { Monitor, monotonicNowMs } = n;
+  if (typeof Monitor !== 'function' || typeof monotonicNowMs !== 'function') {
+    throw new HanetError('HANET_ERR_NATIVE', 'the native addon has no link monitor (rebuild it: `npm install`)');
+  }
+  return { Monitor, monotonicNowMs };
+}

@@ -19,7 +19,7 @@ import {
 } from '../../proto/ndp.js';
 import type { ArpAnnouncement, ArpReplyEvent } from './arp.js';
 import { ETH_P_IPV6 } from './native.js';
-import { Listeners, PacketSocket } from './packet-socket.js';
+import { Listeners, PacketSocket, bpfProgram } from './packet-socket.js';
 
 /**
  * A Neighbor Advertisement seen on the interface. `senderIp`/`senderMac` mean what they mean for ARP replies ("this
@@ -60,6 +60,8 @@ export interface NdpOptions {
    * off, addr_gen_mode none) probes go from '::' either way.
    */
   probeSource?: 'link-local' | 'unspecified';
+  /** Receive only unsolicited NAs (announcements), filtered in the kernel: probe answers then wake nobody here. */
+  announcementsOnly?: boolean;
 }
 
 /** How long a looked-up link-local address is reused before asking again (getifaddrs per probe would be wasteful). */
@@ -72,22 +74,21 @@ const PACKET_OUTGOING = 4; // sll_pkttype of what this host sends
  * ICMPv6 with hop limit 255 and type 136 (NA) without extension headers, drop everything else in the kernel, so a
  * helper relaying a whole server's traffic through this port copies none of it to user space.
  */
-export function naFilterProgram(): Buffer {
-  const ins: [code: number, jt: number, jf: number, k: number][] = [
+export function naFilterProgram(unsolicitedOnly = false): Buffer {
+  return bpfProgram([
     [0x20, 0, 0, SKF_AD_PKTTYPE],      // 0: ld pkttype
-    [0x15, 7, 0, PACKET_OUTGOING],     // 1: jeq outgoing -> drop
+    [0x15, 9, 0, PACKET_OUTGOING],     // 1: jeq outgoing -> drop
     [0x30, 0, 0, 6],                   // 2: ldb [6] next header
-    [0x15, 0, 5, IPPROTO_ICMPV6],      // 3: jne 58 -> drop
+    [0x15, 0, 7, IPPROTO_ICMPV6],      // 3: jne 58 -> drop
     [0x30, 0, 0, 7],                   // 4: ldb [7] hop limit
-    [0x15, 0, 3, ND_HOP_LIMIT],        // 5: jne 255 -> drop
+    [0x15, 0, 5, ND_HOP_LIMIT],        // 5: jne 255 -> drop
     [0x30, 0, 0, IPV6_HEADER_LEN],     // 6: ldb [40] ICMPv6 type
-    [0x15, 0, 1, ICMPV6_NA],           // 7: jne 136 -> drop
-    [0x06, 0, 0, 0x40000],             // 8: accept (whole packet)
-    [0x06, 0, 0, 0],                   // 9: drop
-  ];
-  const b = Buffer.alloc(ins.length * 8);
-  ins.forEach(([code, jt, jf, k], i) => { b.writeUInt16LE(code, i * 8); b[i * 8 + 2] = jt; b[i * 8 + 3] = jf; b.writeUInt32LE(k >>> 0, i * 8 + 4); });
-  return b;
+    [0x15, 0, 3, ICMPV6_NA],           // 7: jne 136 -> drop
+    [0x30, 0, 0, IPV6_HEADER_LEN + 4], // 8: ldb [44] NA flags (R S O)
+    [0x45, unsolicitedOnly ? 1 : 0, 0, 0x40], // 9: jset Solicited -> drop (only when unsolicitedOnly)
+    [0x06, 0, 0, 0x40000],             // 10: accept (whole packet)
+    [0x06, 0, 0, 0],                   // 11: drop
+  ]);
 }
 
 class PacketNdpSocket extends PacketSocket implements NdpSocket {
@@ -96,7 +97,7 @@ class PacketNdpSocket extends PacketSocket implements NdpSocket {
   private readonly announcements = new Listeners<ArpAnnouncement>();
 
   constructor(ifname: string, private readonly opts: NdpOptions) {
-    super(ifname, 'NDP', ETH_P_IPV6, { filter: naFilterProgram(), bufferSize: 1500 });
+    super(ifname, 'NDP', ETH_P_IPV6, { filter: naFilterProgram(opts.announcementsOnly === true), bufferSize: 1500 });
   }
 
   /** The interface's link-local address (looked up at most once a second), or undefined. */

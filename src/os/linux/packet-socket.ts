@@ -8,6 +8,16 @@ import { AF_PACKET, PACKET_STATISTICS, SOCK_DGRAM, SOL_PACKET, isNativeError, na
 
 const PACKET_OUTGOING = 4;
 
+/** A classic BPF program from [code, jt, jf, k] instructions (struct sock_filter, little-endian on x86/arm). */
+export function bpfProgram(ins: Array<[code: number, jt: number, jf: number, k: number]>): Buffer {
+  const b = Buffer.alloc(ins.length * 8);
+  ins.forEach(([code, jt, jf, k], i) => { b.writeUInt16LE(code, i * 8); b[i * 8 + 2] = jt; b[i * 8 + 3] = jf; b.writeUInt32LE(k >>> 0, i * 8 + 4); });
+  return b;
+}
+/** Ancillary BPF load of the packet type (SKF_AD_OFF + SKF_AD_PKTTYPE), and the type of what this host sends. */
+export const SKF_AD_PKTTYPE = 0xfffff004;
+export const PACKET_OUTGOING_TYPE = 4;
+
 /** Subscribers of one kind of event; on() returns the unsubscribe function. */
 export class Listeners<T> {
   private readonly list: ((e: T) => void)[] = [];
