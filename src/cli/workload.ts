@@ -16,7 +16,7 @@
 import { createWriteStream } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseHostPort } from '../config/fields.js';
-import { parseCidr, type Family } from '../core/ip.js';
+import { isIp, parseCidr, type Family } from '../core/ip.js';
 import { HanetError } from '../errors.js';
 import type { ClientConfig, ClientHandle } from '../lab/workload/client.js';
 import type { StopReason, WorkloadReport } from '../lab/workload/report.js';
@@ -183,6 +183,7 @@ export function registerWorkloadCommands(lab: Command): void {
       if (!labh.topology.nodes[o.server]) throw new LabError(`lab "${o.name}" has no node "${o.server}"`);
       if (!labh.topology.nodes[o.client]) throw new LabError(`lab "${o.name}" has no node "${o.client}"`);
       if (o.address !== undefined && o.family !== undefined) throw new LabError('give --address or --family, not both');
+      if (o.address !== undefined && !isIp(o.address)) throw new LabError(`--address ${o.address} is not an IPv4 or IPv6 address`);
       const publics = (serverPorts(labh.topology, o.server).public[0]?.addresses ?? []).map((a) => parseCidr(a)!);
       const firstOf = (f?: Family): string => {
         const c = publics.find((x) => f === undefined || x.family === f);

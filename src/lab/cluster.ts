@@ -1,6 +1,7 @@
 // Runs hanet daemons on a lab's servers: derives each server's configuration from the topology (public ports on a
-// switch, private veth links to other servers, gateways = the router on that switch, one per family), starts, kills and restarts
-// the daemons in their namespaces and reads their status through the control sockets. Used by tests, demo, bench.
+// switch, private veth links to other servers, gateways = the router on that switch, one per family), starts, kills
+// and restarts the daemons in their namespaces and reads their status through the control sockets. Used by tests,
+// demo, bench.
 import { mkdirSync, writeFileSync, openSync, closeSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
