@@ -123,7 +123,8 @@ export class HelperSide {
     for (const [key, hc] of this.helping) {
       if (hc.lan !== lan || !hc.addresses.includes(address)) continue;
       hc.announcedElsewhere = true;
-      this.end(key, hc, 'help-superseded', now);
+      // From an owner we still hear, this is its failback (its release follows); else it moved on without us.
+      this.end(key, hc, this.peers.get(hc.link)?.alive ? 'help-release' : 'help-superseded', now);
     }
   }
 

@@ -64,10 +64,26 @@ export class HanetNode {
 
   /** Feeds one observation; returns the effects to carry out, in order. Nothing counts before `start`. */
   handle(ev: CoreEvent): CoreEffect[] {
-    if (!this.started && ev.type !== 'start') return [];
-    this.out.begin(ev.at);
-    this.lans.setTime(ev.at);
-    this.compensateStall(ev.at);
+    return this.handleAll([ev]);
+  }
+
+  /**
+   * Feeds observations made at once (e.g. one probe round of the link monitor: the gateway's miss and the peers' in
+   * the same batch), then looks at the world once: a verdict is never taken on half of a round.
+   */
+  handleAll(events: readonly CoreEvent[]): CoreEffect[] {
+    const evs = this.started ? events : events.slice(Math.max(0, events.findIndex((e) => e.type === 'start')));
+    if (evs.length === 0 || (!this.started && evs[0]!.type !== 'start')) return [];
+    const at = Math.max(...evs.map((e) => e.at));
+    this.out.begin(at);
+    this.lans.setTime(at);
+    this.compensateStall(at);
+    for (const ev of evs) this.apply(ev);
+    this.evaluate(at);
+    return this.out.take();
+  }
+
+  private apply(ev: CoreEvent): void {
     switch (ev.type) {
       case 'start':
         this.started = true;
@@ -90,8 +106,6 @@ export class HanetNode {
       }
       case 'tick': break;
     }
-    this.evaluate(ev.at);
-    return this.out.take();
   }
 
   private onMessage(linkName: string, from: string, msg: PeerMessage, now: number): void {

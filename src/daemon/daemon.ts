@@ -91,7 +91,7 @@ export class Daemon {
     const tickMs = Math.min(cfg.heartbeat.intervalMs, ...cfg.privates.map((l) => l.heartbeat?.intervalMs ?? cfg.heartbeat.intervalMs));
     this.timer = setInterval(() => this.feed({ type: 'tick', at: ports.now() }), tickMs);
     this.resyncTimer = setInterval(() => this.reconciler.resync(), this.opts.resyncMs ?? 1000);
-    await this.watcher.start({ observe: (ev) => this.feed(ev), relinked: (iface) => this.relink(iface) });
+    await this.watcher.start({ observe: (...evs) => this.feedAll(evs), relinked: (iface) => this.relink(iface) });
   }
 
   /** ARP and/or NDP on a public interface, by the families it uses; their announcements feed the core. */
@@ -122,6 +122,11 @@ export class Daemon {
   private feed(ev: CoreEvent): void {
     if (this.stopped) return;
     this.run(this.core.handle(ev));
+  }
+
+  private feedAll(evs: CoreEvent[]): void {
+    if (this.stopped) return;
+    this.run(this.core.handleAll(evs));
   }
 
   /** Carries out effects in the core's order (a kernel effect starts a reconcile whose result is fed back). */

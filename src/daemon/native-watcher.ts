@@ -4,7 +4,7 @@
 // IPv4 targets, Neighbor Solicitation for IPv6 ones) once the port's MAC is known, and rebuilt when it changes.
 import { networkInterfaces } from 'node:os';
 import { canonicalIp, ipFamily, isLinkLocal } from '../core/ip.js';
-import type { CoreConfig } from '../core/types.js';
+import type { CoreConfig, CoreEvent } from '../core/types.js';
 import { arpTarget, ndpTarget, type LinkMonitor, type MonitorConfig, type MonitorObservation, type ProbeTarget } from '../os/linux/monitor.js';
 import type { Logger } from './ports.js';
 import type { Watcher, WatchSink } from './watch.js';
@@ -27,7 +27,10 @@ export class NativeWatcher implements Watcher {
   async start(sink: WatchSink): Promise<void> {
     this.sink = sink;
     this.monitor = this.start_(this.config());
-    this.monitor.onObservation((o) => this.observe(o));
+    this.monitor.onBatch((os) => {
+      const evs = os.flatMap((o) => this.translate(o));
+      if (evs.length) this.sink?.observe(...evs);
+    });
   }
 
   setProbeTargets(iface: string, targets: string[]): void {
@@ -66,35 +69,34 @@ export class NativeWatcher implements Watcher {
     }
   }
 
-  private observe(o: MonitorObservation): void {
-    const sink = this.sink;
-    if (!sink) return;
+  /** One observation of the monitor as the core's observations (none for an error: logged). */
+  private translate(o: MonitorObservation): CoreEvent[] {
     switch (o.type) {
       case 'link': {
+        const out: CoreEvent[] = [];
         const link = this.privates.get(o.iface);
-        if (link !== undefined) sink.observe({ type: 'link-carrier', at: o.at, link, up: o.present && o.up && o.lowerUp });
+        if (link !== undefined) out.push({ type: 'link-carrier', at: o.at, link, up: o.present && o.up && o.lowerUp });
         const st = this.ports.get(o.iface);
-        if (!st) return;
+        if (!st) return out;
         const ok = o.present && o.up && o.lowerUp;
         if (st.carrierOk !== ok) st.confirmed.clear(); // the monitor restarts counting on a carrier change
         st.carrierOk = ok;
-        if (o.present && st.ifindex !== undefined && o.ifindex !== st.ifindex) sink.relinked(o.iface);
+        if (o.present && st.ifindex !== undefined && o.ifindex !== st.ifindex) this.sink?.relinked(o.iface);
         if (o.present) st.ifindex = o.ifindex;
         if (o.present && o.mac && o.mac !== st.mac) { st.mac = o.mac; this.monitor?.update(this.config()); }
-        sink.observe({ type: 'carrier', at: o.at, iface: o.iface, up: o.up, lowerUp: o.lowerUp, present: o.present });
-        return;
+        out.push({ type: 'carrier', at: o.at, iface: o.iface, up: o.up, lowerUp: o.lowerUp, present: o.present });
+        return out;
       }
       case 'miss': {
         const st = this.ports.get(o.iface);
-        sink.observe({ type: 'probe-status', at: o.at, iface: o.iface, target: o.target, misses: o.misses, confirmed: st?.confirmed.has(o.target) ?? false });
-        return;
+        return [{ type: 'probe-status', at: o.at, iface: o.iface, target: o.target, misses: o.misses, confirmed: st?.confirmed.has(o.target) ?? false }];
       }
       case 'reply':
         this.ports.get(o.iface)?.confirmed.add(o.target);
-        sink.observe({ type: 'probe-status', at: o.at, iface: o.iface, target: o.target, misses: 0, confirmed: true, ...(o.rttMs !== undefined ? { rttMs: o.rttMs } : {}) });
-        return;
+        return [{ type: 'probe-status', at: o.at, iface: o.iface, target: o.target, misses: 0, confirmed: true, ...(o.rttMs !== undefined ? { rttMs: o.rttMs } : {}) }];
       case 'error':
         this.log.warn({ iface: o.iface, code: o.code, err: o.message }, 'link monitor error');
+        return [];
     }
   }
 }

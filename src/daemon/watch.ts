@@ -10,7 +10,8 @@ import type { Neighbours } from './neighbours.js';
 
 /** Observations for the core; `relinked`: an interface was re-created (new ifindex): its sockets must be reopened. */
 export interface WatchSink {
-  observe(ev: CoreEvent): void;
+  /** Observations made at once (one probe round, one wake-up of the monitor): the core judges them together. */
+  observe(...evs: CoreEvent[]): void;
   relinked(iface: string): void;
 }
 
@@ -90,7 +91,9 @@ export class PollWatcher implements Watcher {
     if (this.polling || this.closed || !this.sink) return; // a slow round is not stacked on top of another
     this.polling = true;
     try {
-      const { cfg, sink } = this;
+      const { cfg } = this;
+      const batch: CoreEvent[] = [];
+      const sink = { observe: (...evs: CoreEvent[]) => batch.push(...evs), relinked: (iface: string) => this.sink!.relinked(iface) };
       const pubs = await Promise.all(cfg.publics.map((p) => this.read(p.iface)));
       const privs = await Promise.all(cfg.privates.map((l) => this.read(l.iface)));
       if (this.closed) return;
@@ -111,20 +114,21 @@ export class PollWatcher implements Watcher {
         if ('error' in r) sink.observe({ type: 'link-carrier', at: this.now(), link: l.name, up: false, error: r.error });
         else sink.observe({ type: 'link-carrier', at: this.now(), link: l.name, up: !!r.l && r.l.up && r.l.lowerUp });
       });
-      this.probe(this.now());
+      this.probe(this.now(), batch);
+      if (batch.length) this.sink.observe(...batch);
     } finally {
       this.polling = false;
     }
   }
 
-  private probe(now: number): void {
+  private probe(now: number, batch: CoreEvent[]): void {
     for (const p of this.cfg.publics) {
       if (!p.arp) continue;
       // Timers fire with ~1 ms jitter: a strict comparison would skip every other probe when the poll period equals
       // the probe interval, doubling detection time.
       if (now - (this.lastRound.get(p.iface) ?? -Infinity) < p.arpIntervalMs * 0.75) continue;
       this.lastRound.set(p.iface, now);
-      for (const st of this.counters.get(p.iface)!.sent(now)) this.status(p.iface, now, st);
+      for (const st of this.counters.get(p.iface)!.sent(now)) batch.push({ type: 'probe-status', at: now, iface: p.iface, ...st });
       for (const t of this.counters.get(p.iface)!.targetList()) {
         try { this.neighbours(p.iface)?.for(t)?.probe(t); } catch { /* the interface may be down (ENETDOWN): the carrier read says so */ }
       }

@@ -26,9 +26,9 @@ async function holds(c: Cluster, ms: number, what: string): Promise<void> {
   const [a1, b1] = [await c.status('a'), await c.status('b')];
   assert.equal(b1.eventCounts['peer-down'] ?? 0, b0.eventCounts['peer-down'] ?? 0, `${what}: b saw a go down`);
   assert.equal(a1.eventCounts['peer-down'] ?? 0, a0.eventCounts['peer-down'] ?? 0, `${what}: a saw b go down`);
-  // 50 heartbeats a second each way: at least a third of them in the window.
-  assert.ok(b1.links[0]!.stats!.received - b0.links[0]!.stats!.received >= ms / 60, `${what}: b received too few messages`);
-  assert.ok(a1.links[0]!.stats!.received - a0.links[0]!.stats!.received >= ms / 60, `${what}: a received too few messages`);
+  // A heartbeat every 50 ms (the default) each way: at least half of them in the window.
+  assert.ok(b1.links[0]!.stats!.received - b0.links[0]!.stats!.received >= ms / 100, `${what}: b received too few messages`);
+  assert.ok(a1.links[0]!.stats!.received - a0.links[0]!.stats!.received >= ms / 100, `${what}: a received too few messages`);
 }
 
 test("a wall-clock step of +-40 s on either node loses neither the peer nor the takeover", { timeout: 120_000 }, async (t) => {

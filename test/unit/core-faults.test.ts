@@ -56,6 +56,7 @@ test('a\'s port fails silently while the gateway is up: still detected within th
   const failed = sim.node('a').events.find((e) => e.type === 'iface-failed');
   assert.equal(failed?.reason, 'arp-timeout');
   assert.ok(failed!.at - t0 <= 30, `detected after ${failed!.at - t0} ms`);
+  assert.ok(!types(sim, 'a').includes('gateway-unreachable'), 'a probe round is judged whole: the gateway\'s miss and the peers\' together');
   assert.deepEqual(proxies(sim, 'b'), ['proxy 10.0.0.11 dev eth0']);
 });
 
@@ -81,7 +82,7 @@ test('silent private link with several helpers: the owner moves to the next help
   assert.deepEqual(proxies(sim, 'd'), ['proxy 10.0.0.11 dev eth0'], 'd carries a now');
   assert.deepEqual(proxies(sim, 'b'), [], 'b let go');
   assert.ok(dbl <= 200, `double answering ${dbl} ms`);
-  assert.ok(types(sim, 'b').includes('help-superseded'));
+  assert.ok(types(sim, 'b').some((x) => x === 'help-superseded' || x === 'help-release'), types(sim, 'b').join(' '));
 });
 
 test('silent private link, the announcement lost: the old helper still lets go once another peer reports helping the owner', () => {

@@ -141,10 +141,19 @@ test('helper: a claim it ended is never taken up again by a late heartbeat or re
   const { p, h } = helperOf();
   step(p, 10); h.onTakeover(p.peers.get('ab')!, claim(), 10); endStep(p, true);
   step(p, 20); h.onAnnouncement('lan0', '10.0.0.11', 20);
-  assert.deepEqual(eventTypes(endStep(p)), ['help-superseded']);
+  assert.deepEqual(eventTypes(endStep(p)), ['help-release'], 'the owner (still heard) announced itself: its failback');
   step(p, 21); h.onHeartbeat(p.peers.get('ab')!, [claim()], true, true, 21); h.onTakeover(p.peers.get('ab')!, claim(), 21);
   assert.deepEqual(kinds(endStep(p)), [], 'no help-start, no ack, no announcement');
   assert.ok(h.claims()[0]!.lingerUntil !== undefined);
   step(p, 22); h.onHeartbeat(p.peers.get('ab')!, [claim({ claimId: 'a-2' })], true, true, 22);
   assert.deepEqual(eventTypes(endStep(p, true)), ['help-start'], 'a new claim is');
+});
+
+test('helper: another host announcing the address of an owner we no longer hear supersedes us', () => {
+  const { p, h } = helperOf();
+  step(p, 10); h.onTakeover(p.peers.get('ab')!, claim(), 10); endStep(p, true);
+  step(p, 500); p.peers.evaluate(500); endStep(p); // a silent for longer than the heartbeat timeout
+  step(p, 501); h.onAnnouncement('lan0', '10.0.0.11', 501);
+  assert.deepEqual(eventTypes(endStep(p)), ['help-superseded']);
+  assert.ok(h.claims()[0]!.lingerUntil !== undefined, 'the route lingers, the proxy entry goes');
 });

@@ -171,12 +171,14 @@ export class Sim {
           this.apply(n, n.core.handle({ type: 'carrier', at: this.now, iface: p.iface, up: w.up, lowerUp: w.lowerUp }));
           if (p.arp && this.now - (this.lastProbe.get(k) ?? -Infinity) >= p.arpIntervalMs) {
             this.lastProbe.set(k, this.now);
-            for (const st of counter.sent(this.now)) this.apply(n, n.core.handle({ type: 'probe-status', at: this.now, iface: p.iface, ...st }));
+            // One probe round is one batch, as the link monitor delivers it.
+            const round: CoreEvent[] = counter.sent(this.now).map((st) => ({ type: 'probe-status', at: this.now, iface: p.iface, ...st }));
             for (const target of n.probeTargets.get(p.iface) ?? []) {
               if (!this.answers(w, target, p.gateways)) continue;
               const st = counter.replied(target, this.now);
-              if (st) this.apply(n, n.core.handle({ type: 'probe-status', at: this.now, iface: p.iface, ...st }));
+              if (st) round.push({ type: 'probe-status', at: this.now, iface: p.iface, ...st });
             }
+            if (round.length) this.apply(n, n.core.handleAll(round));
           }
         }
         for (const l of n.cfg.privates) {

@@ -66,6 +66,8 @@ export interface LinkMonitor {
   update(config: MonitorConfig): void;
   /** Observations in the order the thread made them. Returns an unsubscribe function. */
   onObservation(cb: (o: MonitorObservation) => void): () => void;
+  /** The same, a batch at a time: what the thread saw in one wake-up (e.g. every target's miss of one probe round). */
+  onBatch(cb: (os: MonitorObservation[]) => void): () => void;
   stats(): MonitorStats;
   /** Stops and joins the thread and closes its sockets; idempotent. */
   close(): void;
@@ -138,6 +140,7 @@ function toObservation(o: NativeObservation, offset: number): MonitorObservation
 class NativeLinkMonitor implements LinkMonitor {
   private readonly m: NativeMonitor;
   private readonly listeners: Array<(o: MonitorObservation) => void> = [];
+  private readonly batchListeners: Array<(os: MonitorObservation[]) => void> = [];
   private readonly offset = monotonicOffsetMs();
   private closed = false;
 
@@ -156,10 +159,17 @@ class NativeLinkMonitor implements LinkMonitor {
 
   private deliver(batch: NativeObservation[]): void {
     if (this.closed) return;
-    for (const raw of batch) {
-      const o = toObservation(raw, this.offset);
-      for (const l of [...this.listeners]) l(o);
-    }
+    const os = batch.map((raw) => toObservation(raw, this.offset));
+    for (const o of os) for (const l of [...this.listeners]) l(o);
+    for (const l of [...this.batchListeners]) l(os);
+  }
+
+  onBatch(cb: (os: MonitorObservation[]) => void): () => void {
+    this.batchListeners.push(cb);
+    return () => {
+      const i = this.batchListeners.indexOf(cb);
+      if (i !== -1) this.batchListeners.splice(i, 1);
+    };
   }
 
   update(config: MonitorConfig): void {
@@ -193,6 +203,7 @@ class NativeLinkMonitor implements LinkMonitor {
     this.closed = true;
     this.m.close();
     this.listeners.length = 0;
+    this.batchListeners.length = 0;
   }
 
   ref(): void { this.m.ref(); }
