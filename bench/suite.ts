@@ -1,4 +1,5 @@
-// The benchmark suite (`npm run bench`, root): hanet vs keepalived vs no HA under the lab workload, the latency
+// The benchmark suite (`npm run bench`, root): hanet (on IPv4, and on IPv6 as its own row, compared with IPv4's
+// gaps in the same run) vs keepalived vs no HA under the lab workload, the latency
 // overhead of the helper path (the HANet paper's ~1% claim) on raw veth and on a 10 ms round trip, throughput
 // through the helper, and the daemon's footprint. Writes bench/RESULTS.md, bench/latency-*.svg and bench/out/*.json.
 //
@@ -16,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDown, requireRootPrivileges } from '../src/lab/lab.js';
 import { median } from './lib/common.js';
-import { runSetup, SETUPS, type FailoverRun, type Mode, type Setup } from './lib/failover.js';
+import { ipv6VsIpv4, runSetup, SETUPS, type FailoverRun, type Mode, type Setup } from './lib/failover.js';
 import { runLatency, type Footprint, type LatencyResult } from './lib/latency.js';
 import { runThroughput, type ThroughputResult } from './lib/throughput.js';
 import { COLORS, latencyChart } from './lib/svg.js';
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
   ensurePackages([['keepalived', 'keepalived'], ['iperf3', 'iperf3'], ['ip', 'iproute2']]);
   const facts = machine();
   log(`hanet bench (${quick ? 'quick' : 'full'}): ${facts.nproc} CPUs, kernel ${facts.kernel}, node ${facts.node}, ${facts.keepalived}`);
-  const labs = ['kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbl0', 'kbl1', 'kbt0'];
+  const labs = ['kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbl0', 'kbl1', 'kbt0'];
   const cleanup = async () => { for (const n of labs) await labDown({ name: n }).catch(() => undefined); };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -206,7 +207,10 @@ async function main(): Promise<void> {
   for (const [s, rs] of failover) summary[s] = Object.fromEntries(modes.map((m) => [m, summarize(rs.filter((r) => r.mode === m))]));
   const result = {
     kind: quick ? 'quick' : 'full', machine: facts, elapsed_s: elapsed,
-    failover: { schedule: { pre_ms: fo.preMs, outage_ms: fo.outageMs, post_ms: fo.postMs, request_timeout_ms: fo.requestTimeoutMs }, summary, runs: [...failover.values()].flat() },
+    failover: {
+      schedule: { pre_ms: fo.preMs, outage_ms: fo.outageMs, post_ms: fo.postMs, request_timeout_ms: fo.requestTimeoutMs }, summary, runs: [...failover.values()].flat(),
+      ipv6_vs_ipv4: ipv6VsIpv4([...failover.values()].flat(), modes),
+    },
     latency, footprint, throughput,
   };
   mkdirSync(OUT_DIR, { recursive: true });
@@ -216,11 +220,13 @@ async function main(): Promise<void> {
 
   if (writeReport) writeReportFiles(result);
 
-  if (json) process.stdout.write(JSON.stringify(quickJson(failover)) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ ...quickJson(failover), ipv6_vs_ipv4: result.failover.ipv6_vs_ipv4 }) + '\n');
   else {
     for (const [s, ms] of Object.entries(summary))
       for (const [m, x] of Object.entries(ms))
         process.stdout.write(`${s.padEnd(16)} ${m.padEnd(8)} gap ${x.max_gap_ms.median}/${x.max_gap_ms.max} ms  new conn ${x.new_connections_ms.median}/${x.new_connections_ms.max} ms  failed ${x.failed.median}/${x.failed.max}  broken ${x.broken_connections.median}/${x.broken_connections.max}  lost ${x.inflight_lost.median}/${x.inflight_lost.max}  (median/max)\n`);
+    for (const [m, c] of Object.entries(result.failover.ipv6_vs_ipv4))
+      process.stdout.write(`IPv6 vs IPv4 ${m.padEnd(8)} median gap ${c.ipv6_median_gap_ms} vs ${c.ipv4_median_gap_ms} ms (x${c.ratio}): ${c.within_20pct ? 'within' : 'NOT within'} 20%\n`);
     for (const l of latency) process.stdout.write(`latency ${l.path}: p50 ${l.direct.p50_ms} -> ${l.helper.p50_ms} ms (x${l.p50_ratio}), p99 ${l.direct.p99_ms} -> ${l.helper.p99_ms} ms (x${l.p99_ratio})\n`);
     if (throughput) process.stdout.write(`throughput through the helper: upload x${throughput.upload_ratio}, download x${throughput.download_ratio}\n`);
   }

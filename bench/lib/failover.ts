@@ -2,6 +2,8 @@
 // hanet) and failure mode (carrier, silent). Every run has the same schedule: workload up, `preMs`, cut a's public
 // port, hold the failure `outageMs`, heal, wait until the setup serves from a again, `postMs`, stop. The numbers
 // are the workload report's (src/lab/workload/report.ts) over the whole run, so they include the failback too.
+// hanet-ipv6 is hanet on the IPv6-only lab (pair6, clients against 2001:db8::11): the IPv6 row, compared with the
+// IPv4 one of the same run by ipv6VsIpv4().
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +12,28 @@ import { labUp, hanetArgv, type LabHandle } from '../../src/lab/lab.js';
 import { defaultTopology } from '../../src/lab/topology.js';
 import { startCluster, type Cluster } from '../../src/lab/cluster.js';
 import { startWorkload, type WorkloadReport } from '../../src/lab/workload/index.js';
-import { hrNow, onClientAxis, readRequestLog, r2, sleep, until } from './common.js';
+import { hrNow, median, onClientAxis, readRequestLog, r2, sleep, until } from './common.js';
 import { startKeepalived, VIP, type Keepalived } from './keepalived.js';
 
-export type Setup = 'none' | 'keepalived-0.01' | 'keepalived-1' | 'hanet';
-export const SETUPS: readonly Setup[] = ['none', 'keepalived-0.01', 'keepalived-1', 'hanet'];
+export type Setup = 'none' | 'keepalived-0.01' | 'keepalived-1' | 'hanet' | 'hanet-ipv6';
+export const SETUPS: readonly Setup[] = ['none', 'keepalived-0.01', 'keepalived-1', 'hanet', 'hanet-ipv6'];
+const isHanet = (s: Setup): boolean => s === 'hanet' || s === 'hanet-ipv6';
+/** The lab and a's address the clients target, per setup. */
+const LAB_OF = (s: Setup): { topology: string; target: string } => (s === 'hanet-ipv6' ? { topology: 'pair6', target: '2001:db8::11' } : { topology: 'pair', target: '10.0.0.11' });
+
+/** How far IPv6's largest gaps are from IPv4's in one run: per mode, the medians over runs and their ratio. */
+export interface FamilyComparison { ipv4_median_gap_ms: number; ipv6_median_gap_ms: number; ratio: number; within_20pct: boolean }
+export function ipv6VsIpv4(runs: readonly FailoverRun[], modes: readonly Mode[]): Partial<Record<Mode, FamilyComparison>> {
+  const out: Partial<Record<Mode, FamilyComparison>> = {};
+  for (const m of modes) {
+    const g4 = runs.filter((r) => r.setup === 'hanet' && r.mode === m).map((r) => r.max_gap_ms);
+    const g6 = runs.filter((r) => r.setup === 'hanet-ipv6' && r.mode === m).map((r) => r.max_gap_ms);
+    if (!g4.length || !g6.length) continue;
+    const [a, b] = [median(g4), median(g6)];
+    out[m] = { ipv4_median_gap_ms: r2(a), ipv6_median_gap_ms: r2(b), ratio: r2(b / a), within_20pct: b <= a * 1.2 };
+  }
+  return out;
+}
 export type Mode = 'carrier' | 'silent';
 
 export interface Series { bucket_ms: number; from_ms: number; p_max_latency_ms: Array<number | null>; failed: number[] }
@@ -67,13 +86,13 @@ const since = (t0: bigint): number => r2(Number(hrNow() - t0) / 1e6);
 
 async function makeDriver(setup: Setup, lab: LabHandle, kaWaitMs = KA_FAILBACK_WAIT_MS): Promise<Driver> {
   if (setup === 'none') {
-    return { target: '10.0.0.11', watchSwitch: async () => null, waitFailback: async () => null, ready: async () => {}, stop: async () => {} };
+    return { target: LAB_OF(setup).target, watchSwitch: async () => null, waitFailback: async () => null, ready: async () => {}, stop: async () => {} };
   }
-  if (setup === 'hanet') {
+  if (isHanet(setup)) {
     const cluster: Cluster = await startCluster(lab);
     const served = (s: Awaited<ReturnType<Cluster['status']>>) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own');
     return {
-      target: '10.0.0.11',
+      target: LAB_OF(setup).target,
       async watchSwitch(t0) {
         try { await cluster.waitFor('a', (s) => s.claims.some((c) => c.acked), { timeoutMs: 10_000, what: 'takeover' }); return since(t0); } catch { return null; }
       },
@@ -161,7 +180,7 @@ async function oneRun(lab: LabHandle, d: Driver, setup: Setup, mode: Mode, run: 
     await lab.heal('a:eth0');
     switched = await sw;
     failback = await d.waitFailback();
-    if (failback === null && setup !== 'none') notes.push(`did not serve from a again within ${setup === 'hanet' ? 15 : (o.kaFailbackWaitMs ?? KA_FAILBACK_WAIT_MS) / 1000} s after the heal`);
+    if (failback === null && setup !== 'none') notes.push(`did not serve from a again within ${isHanet(setup) ? 15 : (o.kaFailbackWaitMs ?? KA_FAILBACK_WAIT_MS) / 1000} s after the heal`);
     await sleep(o.postMs);
   } finally {
     report = await wl.stop();
@@ -170,7 +189,7 @@ async function oneRun(lab: LabHandle, d: Driver, setup: Setup, mode: Mode, run: 
   const cutMs = onClientAxis(origin, tCut);
   const log = await readRequestLog(logPath);
   // A hanet run that lost anything: keep its request log (the lab's directory goes with the lab) to place the loss.
-  if (setup === 'hanet' && report.failed + report.broken_connections + report.inflight_lost > 0) {
+  if (isHanet(setup) && report.failed + report.broken_connections + report.inflight_lost > 0) {
     mkdirSync(KEEP_DIR, { recursive: true });
     copyFileSync(logPath, join(KEEP_DIR, `requests-${setup}-${mode}-${run}.jsonl`));
     notes.push(`request log kept in bench/out/requests-${setup}-${mode}-${run}.jsonl (cut at ${r2(cutMs)} ms on its time axis)`);
@@ -195,7 +214,7 @@ async function oneRun(lab: LabHandle, d: Driver, setup: Setup, mode: Mode, run: 
 
 /** Runs every mode `runs` times for one setup on a fresh lab. */
 export async function runSetup(setup: Setup, labName: string, o: FailoverOptions): Promise<FailoverRun[]> {
-  const lab = await labUp(defaultTopology('pair'), { name: labName, replace: true });
+  const lab = await labUp(defaultTopology(LAB_OF(setup).topology), { name: labName, replace: true });
   const out: FailoverRun[] = [];
   try {
     const dir = join('/run/hanet-lab', labName, 'bench');

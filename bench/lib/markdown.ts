@@ -1,6 +1,6 @@
 // Renders the suite's result as bench/RESULTS.md: machine facts, failover table per failure mode (median / max over
 // runs), latency overhead direct vs helper, throughput ratio, footprint, and whether each target was met.
-import type { FailoverRun, Mode, Setup } from './failover.js';
+import type { FailoverRun, FamilyComparison, Mode, Setup } from './failover.js';
 import type { Footprint, LatencyResult } from './latency.js';
 import type { ThroughputResult } from './throughput.js';
 
@@ -13,7 +13,10 @@ export interface MdInput {
   kind: string;
   machine: Record<string, string | number>;
   elapsed_s: number;
-  failover: { schedule: { pre_ms: number; outage_ms: number; post_ms: number; request_timeout_ms: number }; summary: Record<string, Record<string, ModeSummary>>; runs: FailoverRun[] };
+  failover: {
+    schedule: { pre_ms: number; outage_ms: number; post_ms: number; request_timeout_ms: number }; summary: Record<string, Record<string, ModeSummary>>; runs: FailoverRun[];
+    ipv6_vs_ipv4?: Partial<Record<Mode, FamilyComparison>>;
+  };
   latency: LatencyResult[];
   footprint?: Footprint[] | undefined;
   throughput?: ThroughputResult | undefined;
@@ -50,6 +53,8 @@ export function renderMarkdown(r: MdInput): string {
       H.push(`| hanet's largest gap ≤ keepalived-0.01's (medians) | ${rows.every((x) => x.ok) ? '**met**' : '**missed**'}: ${rows.map((x) => `${x.md} ${f(x.h)} ms vs ${f(x.k)} ms`).join(', ')} |`);
     }
   }
+  const v6 = Object.entries(r.failover.ipv6_vs_ipv4 ?? {});
+  if (v6.length) H.push(`| hanet over IPv6: largest gaps within 20% of IPv4's (medians, same run) | ${v6.every(([, c]) => c.within_20pct) ? '**met**' : '**missed**'}: ${v6.map(([md, c]) => `${md} ${f(c.ipv6_median_gap_ms)} ms vs ${f(c.ipv4_median_gap_ms)} ms (×${f(c.ratio, 2)})`).join(', ')} |`);
   const rtt = r.latency.find((l) => l.path === 'rtt10');
   if (rtt) H.push(`| p50 latency overhead through the helper ≤ 1% on the 10 ms path | ${rtt.p50_overhead_pct <= 1 ? '**met**' : '**missed**'}: ${f(rtt.direct.p50_ms, 3)} → ${f(rtt.helper.p50_ms, 3)} ms, ratio ${f(rtt.p50_ratio, 3)} (${rtt.p50_overhead_pct >= 0 ? '+' : ''}${f(rtt.p50_overhead_pct, 2)}%) |`);
   if (r.throughput) {
@@ -71,7 +76,8 @@ export function renderMarkdown(r: MdInput): string {
     L.push('Setups: **none** — no HA software, the client targets a (10.0.0.11). **keepalived-0.01 / keepalived-1** — keepalived 2.2 VRRPv3 '
       + 'in a and b (a MASTER priority 150, b BACKUP 100, `advert_int` 0.01 s or 1 s, `track_interface { eth0 }`, default preemption), moving '
       + 'the virtual IP 10.0.0.100/24; the service runs on a and b and the client targets the VIP. **hanet** — the daemons with default settings, '
-      + 'the client targets a (10.0.0.11).', '');
+      + 'the client targets a (10.0.0.11). **hanet-ipv6** — the same on the IPv6-only lab `pair6` (no IPv4 on the LAN or the client '
+      + 'network; proxy NDP and unsolicited NAs instead of proxy ARP and gratuitous ARP), the client targets a (2001:db8::11).', '');
     for (const md of r.modes) {
       L.push(`### ${md === 'carrier' ? 'Carrier loss' : 'Silent failure'} (${md === 'carrier' ? "switch side of a's port down: a sees NO-CARRIER" : "a's switch port taken off the bridge: a still sees UP,LOWER_UP"})`, '');
       L.push('| median / max over runs | runs | largest gap (ms) | new connections after (ms) | broken connections | in-flight lost | failed requests | requests | switched after (ms) | failback (ms) |');

@@ -7,7 +7,7 @@ export interface ChartOptions { title: string; subtitle?: string; markers?: Arra
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export const COLORS: Record<string, string> = { none: '#888888', 'keepalived-0.01': '#d62728', 'keepalived-1': '#ff7f0e', hanet: '#1f77b4' };
+export const COLORS: Record<string, string> = { none: '#888888', 'keepalived-0.01': '#d62728', 'keepalived-1': '#ff7f0e', hanet: '#1f77b4', 'hanet-ipv6': '#17becf' };
 
 export function latencyChart(lines: ChartLine[], o: ChartOptions): string {
   const W = o.width ?? 960, H = o.height ?? 420;

@@ -1,21 +1,22 @@
 // `hanet lab serve | client | load`: the lab workload's service and client (internal, run inside namespaces by
 // the library) and `load`, which measures a running lab. Thin: parse, call src/lab/workload, print.
 //
-//   hanet lab serve --port 7100 [--bind ADDR] [--stop-on-eof]
+//   hanet lab serve --port 7100 [--bind ADDR] [--stop-on-eof]           (default: both families, `::`)
 //       listens, prints "READY <port>" on stdout; SIGTERM/SIGINT (or stdin EOF with --stop-on-eof) closes cleanly
 //       and prints {"service": stats, "cpu_ms"} on stderr.
-//   hanet lab client --target ADDR:PORT [--streams PNSB] [--connections 4 --interval 10] [--n-interval 20]
+//   hanet lab client --target ADDR:PORT|[IPV6]:PORT [--streams PNSB] [--connections 4 --interval 10] [--n-interval 20]
 //       [--slow 10 --hold 2000] [--rate 1048576] [--request-timeout 10000] [--drain-timeout MS] [--duration S]
 //       [--json] [--progress] [--stop-on-eof] [--log FILE]
 //       runs until --duration, SIGTERM/SIGINT or a "stop" line on stdin; drains; prints the report (the last stdout
 //       line with --json). --progress: one JSON line per 250 ms on stderr. --log: every request as JSON lines.
-//   hanet lab load [-n lab] [--server a] [--address IP] [--client c] [--duration 10] [stream options] [--json]
+//   hanet lab load [-n lab] [--server a] [--address IP | --family 4|6|both] [--client c] [--duration 10] [stream options] [--json]
 //       needs a running lab; exit status 0 whatever the report says (it is a measurement).
 // The report's fields are defined in src/lab/workload/report.ts. The actions import the workload when they run;
 // registering loads nothing of src/lab (the defaults the help shows are in lab-options.ts).
 import { createWriteStream } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseCidr } from '../core/ip.js';
+import { parseHostPort } from '../config/fields.js';
+import { isIp, parseCidr, type Family } from '../core/ip.js';
 import { HanetError } from '../errors.js';
 import type { ClientConfig, ClientHandle } from '../lab/workload/client.js';
 import type { StopReason, WorkloadReport } from '../lab/workload/report.js';
@@ -33,10 +34,13 @@ const streamsArg = (v: string): string => {
   return s;
 };
 const targetArg = (v: string): { host: string; port: number } => {
-  const m = /^(.+):(\d+)$/.exec(v);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError('target must be ADDRESS:PORT');
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+  const t = parseHostPort(v, undefined, [4, 6]);
+  if (!t) throw new InvalidArgumentError('target must be ADDRESS:PORT, an IPv6 address in brackets ([2001:db8::11]:7100)');
+  return t;
+};
+const familyArg = (v: string): '4' | '6' | 'both' => {
+  if (v !== '4' && v !== '6' && v !== 'both') throw new InvalidArgumentError('family must be 4, 6 or both');
+  return v;
 };
 
 interface StreamOpts {
@@ -81,12 +85,12 @@ export function registerWorkloadCommands(lab: Command): void {
     .command('serve')
     .description('(internal) run the workload service: prints "READY <port>" once listening; SIGTERM stops it')
     .requiredOption('--port <port>', 'TCP port', num('--port', 0, true))
-    .option('--bind <address>', 'listen address', '0.0.0.0')
+    .option('--bind <address>', 'listen address (default: every address of both families)')
     .option('--stop-on-eof', 'also stop when stdin closes (the parent is gone)')
-    .action(async (o: { port: number; bind: string; stopOnEof?: boolean }) => {
+    .action(async (o: { port: number; bind?: string; stopOnEof?: boolean }) => {
       const { startService } = await import('../lab/workload/service.js');
-      const svc = await startService({ port: o.port, bind: o.bind }).catch((e: unknown) => {
-        throw new HanetError('HANET_ERR_SOCKET', `workload service cannot listen on ${o.bind}:${o.port}: ${(e as Error).message}`, { cause: e });
+      const svc = await startService({ port: o.port, ...(o.bind !== undefined ? { bind: o.bind } : {}) }).catch((e: unknown) => {
+        throw new HanetError('HANET_ERR_SOCKET', `workload service cannot listen on ${o.bind ?? '::'} port ${o.port}: ${(e as Error).message}`, { cause: e });
       });
       let closing = false;
       const close = async (): Promise<void> => {
@@ -162,30 +166,35 @@ export function registerWorkloadCommands(lab: Command): void {
       .description('run the workload against a server of a running lab for --duration and print the report (exit 0 even with failures: it is a measurement)')
       .option('-n, --name <lab>', 'lab name (it must be up: `hanet lab up` first)', DEFAULT_LAB)
       .option('--server <node>', 'server node running the service', 'a')
-      .option('--address <ip>', "address the client targets (default: the server's first public address)")
+      .option('--address <ip>', "address the client targets, IPv4 or IPv6 (default: the server's first public address of --family)")
+      .option('--family <4|6|both>', "without --address: the server's first public address of this family; both: one workload per family at once, a report each", familyArg)
       .option('--client <node>', 'client node', 'c')
-      .option('--port <port>', 'service port', num('--port', 1, true), DEFAULTS.port),
+      .option('--port <port>', 'service port (with --family both: IPv4 on it, IPv6 on the next)', num('--port', 1, true), DEFAULTS.port),
   )
     .option('--duration <s>', 'how long to measure', num('--duration', 0.1), 10)
     .option('--persistent <n>', 'P: persistent connections (same as --connections)', num('--persistent', 1, true))
-    .option('--json', 'print the report as one JSON object')
+    .option('--json', 'print the report as one JSON object (with --family both: {"ipv4": report, "ipv6": report})')
     .option('--progress', 'print progress to stderr every 250 ms')
-    .action(async (o: StreamOpts & { name: string; server: string; address?: string; client: string; port: number; duration: number; persistent?: number; json?: boolean; progress?: boolean }) => {
-      const [{ openLab }, { serverPorts }, { startWorkload }, { LabError }] = await Promise.all([
-        import('../lab/lab.js'), import('../lab/topology.js'), import('../lab/workload/index.js'), import('../lab/errors.js'),
+    .action(async (o: StreamOpts & { name: string; server: string; address?: string; family?: '4' | '6' | 'both'; client: string; port: number; duration: number; persistent?: number; json?: boolean; progress?: boolean }) => {
+      const [{ openLab }, { serverPorts }, { startWorkload }, { startFamilyWorkloads }, { LabError }] = await Promise.all([
+        import('../lab/lab.js'), import('../lab/topology.js'), import('../lab/workload/index.js'), import('../lab/workload/families.js'), import('../lab/errors.js'),
       ]);
       const labh = await openLab(o.name);
       if (!labh.topology.nodes[o.server]) throw new LabError(`lab "${o.name}" has no node "${o.server}"`);
       if (!labh.topology.nodes[o.client]) throw new LabError(`lab "${o.name}" has no node "${o.client}"`);
-      let address = o.address;
-      if (address === undefined) {
-        const a = serverPorts(labh.topology, o.server).public[0]?.addresses[0];
-        if (!a) throw new LabError(`node "${o.server}" has no public address; give --address`);
-        address = parseCidr(a)!.address;
-      }
+      if (o.address !== undefined && o.family !== undefined) throw new LabError('give --address or --family, not both');
+      if (o.address !== undefined && !isIp(o.address)) throw new LabError(`--address ${o.address} is not an IPv4 or IPv6 address`);
+      const publics = (serverPorts(labh.topology, o.server).public[0]?.addresses ?? []).map((a) => parseCidr(a)!);
+      const firstOf = (f?: Family): string => {
+        const c = publics.find((x) => f === undefined || x.family === f);
+        if (!c) throw new LabError(`node "${o.server}" has no public ${f ? `IPv${f} ` : ''}address; give --address`);
+        return c.address;
+      };
+      const addresses = o.address !== undefined ? [o.address] : o.family === 'both' ? [firstOf(4), firstOf(6)] : [firstOf(o.family === undefined ? undefined : o.family === '4' ? 4 : 6)];
       if (o.persistent !== undefined) o.connections = o.persistent;
       const ac = new AbortController();
-      const wl = await startWorkload(labh, { server: o.server, address, client: o.client, port: o.port, ...workloadOptions(o) }, ac.signal);
+      const common = { server: o.server, client: o.client, port: o.port, ...workloadOptions(o) };
+      const wl = addresses.length === 1 ? await startWorkload(labh, { ...common, address: addresses[0]! }, ac.signal) : await startFamilyWorkloads(labh, { ...common, addresses }, ac.signal);
       let tick: NodeJS.Timeout | undefined;
       if (o.progress) tick = setInterval(() => process.stderr.write(JSON.stringify(wl.progress()) + '\n'), 250);
       await new Promise<void>((resolve) => {
@@ -194,7 +203,12 @@ export function registerWorkloadCommands(lab: Command): void {
         process.once('SIGTERM', () => { clearTimeout(t); resolve(); });
       });
       clearInterval(tick);
-      const report = await wl.stop();
-      await printReport(report, o.json);
+      if ('families' in wl) {
+        const reports = await wl.stop();
+        if (o.json) { process.stdout.write(JSON.stringify(reports) + '\n'); return; }
+        for (const [k, r] of Object.entries(reports)) if (r) { process.stdout.write(`${k === 'ipv4' ? 'IPv4' : 'IPv6'}:\n`); await printReport(r, false); }
+        return;
+      }
+      await printReport(await wl.stop(), o.json);
     });
 }

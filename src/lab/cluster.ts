@@ -1,6 +1,7 @@
 // Runs hanet daemons on a lab's servers: derives each server's configuration from the topology (public ports on a
-// switch, private veth links to other servers, gateway = the router on that switch), starts, kills and restarts
-// the daemons in their namespaces and reads their status through the control sockets. Used by tests, demo, bench.
+// switch, private veth links to other servers, gateways = the router on that switch, one per family), starts, kills
+// and restarts the daemons in their namespaces and reads their status through the control sockets. Used by tests,
+// demo, bench.
 import { mkdirSync, writeFileSync, openSync, closeSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
 import { HanetError } from '../errors.js';
 import type { ConfigInput } from '../config/schema.js';
+import { isLinkLocal, parseCidr, type Cidr, type Family } from '../core/ip.js';
 import { LabError } from './errors.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
@@ -52,23 +54,32 @@ export interface Cluster {
 export function serverConfig(topo: Topology, node: string, dir: string, lab?: string): ConfigInput {
   const spec = topo.nodes[node];
   if (!spec || spec.role !== 'server') throw new LabError(`${node} is not a server of the topology`);
-  const routerOn = (sw: string): string | undefined => {
+  // The gateways of a public port: the router's address on its switch per family the port has; for IPv6 the router's
+  // link-local address when the topology lists one (what real routers advertise as the next hop), else its global one.
+  const gatewaysOn = (sw: string, families: ReadonlySet<Family>): string[] => {
     for (const n of Object.values(topo.nodes)) {
       if (n.role !== 'router') continue;
       const p = n.ports.find((q) => q.switch === sw);
-      if (p?.addresses[0]) return p.addresses[0].split('/')[0];
+      if (!p) continue;
+      const cidrs = p.addresses.map((a) => parseCidr(a)).filter((c) => c !== undefined);
+      const v6 = cidrs.filter((c) => c.family === 6);
+      const byFamily: Record<Family, Cidr | undefined> = { 4: cidrs.find((c) => c.family === 4), 6: v6.find((c) => isLinkLocal(c.address)) ?? v6[0] };
+      return ([4, 6] as const).filter((f) => families.has(f)).flatMap((f) => (byFamily[f] ? [byFamily[f].address] : []));
     }
-    return undefined;
+    return [];
   };
+  const familiesOf = (addresses: string[]): Set<Family> => new Set(addresses.flatMap((a) => parseCidr(a)?.family ?? []));
   const publics = spec.ports.filter((p) => p.switch !== undefined && p.use !== 'private' && p.addresses.length > 0);
-  const hasDefault = publics.findIndex((p) => routerOn(p.switch!) !== undefined);
+  const gateways = publics.map((p) => gatewaysOn(p.switch!, familiesOf(p.addresses)));
+  const hasDefault = gateways.findIndex((g) => g.length > 0);
   const pub = publics.map((p, i) => {
-    const gw = routerOn(p.switch!);
+    const gw = gateways[i]!;
     return {
       interface: p.name,
       lan: p.switch,
       addresses: p.addresses,
-      ...(gw ? { gateway: gw } : { probe: { arp: false } }),
+      // One gateway as a text (as an IPv4 lab always had), one per family as a list.
+      ...(gw.length > 0 ? { gateway: gw.length === 1 ? gw[0]! : gw } : { probe: { arp: false } }),
       default_route: i === hasDefault,
     };
   });

@@ -163,7 +163,7 @@ export function renderDemoReport(input: DemoReportInput): string {
 </head>
 <body>
 <h1>hanet demo <span class="verdict" id="verdict">${esc(verdict)}</span></h1>
-<div class="sub">${esc(r.mode)} failure of a's public port, ${r.cycles} cycle${r.cycles === 1 ? '' : 's'}, clients on c against 10.0.0.11 — report made ${esc(generated)}</div>
+<div class="sub">${esc(r.mode)} failure of a's public port, ${r.cycles} cycle${r.cycles === 1 ? '' : 's'}, clients on c against ${esc(r.target)}${r.topology ? ` (topology ${esc(r.topology)})` : ''} — report made ${esc(generated)}</div>
 <h2>What the clients saw</h2>
 <table id="numbers">
 ${nums.map(([k, v, bad]) => `<tr><td>${esc(k)}</td><td class="${bad ? 'bad' : ''}">${esc(v)}</td></tr>`).join('\n')}

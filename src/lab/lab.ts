@@ -10,6 +10,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FailureMode } from '../cli/lab-options.js';
+import { parseCidr } from '../core/ip.js';
 import { HanetError } from '../errors.js';
 import { LabError } from './errors.js';
 import { Lab, relayArgv, type LabHandle } from './handle.js';
@@ -27,7 +28,7 @@ export { checkLabName, nsName, NS_PREFIX, planLab, selectNamespaces, type LabPla
 export { serialTtyPath, STATE_DIR, statePath, type LabState, type SerialRelayState } from './state.js';
 export { labDown, listNamespaces, pidsInNamespaces, type LabDownResult } from './teardown.js';
 
-/** All lab-port interfaces (node side and switch side) are operationally up: the lab is usable. */
+/** All lab-port interfaces (node side and switch side) are operationally up, and no IPv6 address is tentative: the lab is usable. */
 async function waitReady(t: Topology, lab: string, timeoutMs = 3000): Promise<void> {
   const expect = new Map<string, Set<string>>();
   const want = (node: string, ifname: string) => {
@@ -55,11 +56,27 @@ async function waitReady(t: Topology, lab: string, timeoutMs = 3000): Promise<vo
         }
       }),
     );
-    if (missing.length === 0) return;
+    if (missing.length === 0) break;
     if (Date.now() > deadline) throw new LabError(`interfaces without carrier after ${timeoutMs} ms: ${missing.join(', ')}`);
     await sleep(10);
   }
+  if (!hasIpv6(t)) return;
+  // IPv6: every interface's link-local address is tentative until Duplicate Address Detection is over (measured
+  // 1.4-1.9 s after `up`); until then the kernel answers no Neighbor Solicitation for it, and it is the next hop
+  // of a helper's routes to its owner over a private link. Wait for the lab to be what a running network is.
+  const dadDeadline = Date.now() + 5000;
+  for (;;) {
+    const tentative = (await Promise.all(
+      [...expect.keys()].map(async (ns) => (await ip(ns, ['-6', '-o', 'addr', 'show', 'tentative'])).trim() ? [ns] : []),
+    )).flat();
+    if (tentative.length === 0) return;
+    if (Date.now() > dadDeadline) throw new LabError(`IPv6 addresses still tentative (duplicate address detection) after 5000 ms in ${tentative.join(', ')}`);
+    await sleep(50);
+  }
 }
+
+/** The topology gives some port an IPv6 address. */
+const hasIpv6 = (t: Topology): boolean => Object.values(t.nodes).some((n) => n.ports.some((p) => p.addresses.some((a) => parseCidr(a)?.family === 6)));
 
 function linkKindOf(t: Topology, node: string, port: string): string | undefined {
   return t.links.find((l) => l.ends.includes(`${node}:${port}`))?.kind;

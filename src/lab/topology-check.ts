@@ -1,7 +1,7 @@
 // Validation of a lab topology: the zod schema (shape and per-field formats) and the cross-reference checks
 // (switches, links, addresses, routes); errors name every offending field path. Pure.
 import { z } from 'zod';
-import { canonicalIp, inPrefix, ipFamily, isIp, networkOf, parseCidr } from '../core/ip.js';
+import { canonicalIp, inPrefix, ipFamily, isIp, isLinkLocal, networkOf, parseCidr } from '../core/ip.js';
 import { HanetError } from '../errors.js';
 import { IFNAME_RE, MAC_RE, NODE_NAME_RE, parsePortRef, switchPortName, SYSCTL_KEY_RE, type PortRef, type Topology } from './topology-model.js';
 
@@ -182,6 +182,8 @@ function crossCheck(t: Topology): TopologyIssue[] {
       if (r.via !== undefined) {
         const fam = ipFamily(r.via);
         if (to && to.family !== fam) add(['nodes', nn, 'routes', i, 'via'], `gateway ${r.via} is not of the same address family as ${r.to}`);
+        // An IPv6 link-local gateway (what routers advertise) is on every link: the kernel needs the device.
+        else if (fam === 6 && isLinkLocal(r.via)) { if (r.dev === undefined) add(['nodes', nn, 'routes', i, 'dev'], `a link-local gateway (${r.via}) needs \`dev\` (the port it is on)`); }
         else if (!subnets(r.dev).some((c) => inPrefix(r.via!, c)))
           add(['nodes', nn, 'routes', i, 'via'], `gateway ${r.via} is not in a subnet of ${r.dev ? `port "${r.dev}"` : `any port of node "${nn}"`}`);
       }

@@ -4,15 +4,16 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WORKLOAD_DEFAULTS } from '../../cli/lab-options.js';
 import { startBulk } from './bulk.js';
-import type { Link } from './link.js';
+import { hostPort, type Link } from './link.js';
 import type { StreamKind } from './protocol.js';
 import type { FailReason, StopReason, StreamReport, WorkloadProgress, WorkloadReport } from './report.js';
 import { Timeline, maxGap, round2, summarizeLatencies } from './stats.js';
 import { startPerRequest, startPersistent, startSlow, type Req, type RunContext } from './streams.js';
 
-export { reasonOf } from './link.js';
+export { hostPort, reasonOf } from './link.js';
 
 export interface ClientConfig {
+  /** The service's address, IPv4 or IPv6. */
   host: string;
   port: number;
   /** P: long-lived connections, each sending a request every intervalMs (pipelined). null: not run. */
@@ -201,7 +202,7 @@ export function runClient(cfg: ClientConfig): ClientHandle {
     const bVerified = bStreams.length > 0 && bStreams.every((s) => s.verified);
     const wall = Math.max(1, now());
     return {
-      target: `${host}:${port}`,
+      target: hostPort(host, port),
       started_at: startedAt,
       stop_reason: reason,
       requests: t.requests,

@@ -7,16 +7,18 @@ import { HanetError } from '../../errors.js';
 import { LabError } from '../errors.js';
 import { hanetArgv, type LabHandle } from '../lab.js';
 import { DEFAULTS } from './client.js';
+import { hostPort } from './link.js';
 import type { WorkloadProgress, WorkloadReport } from './report.js';
 
-export { runClient, DEFAULTS, reasonOf, type ClientConfig, type ClientHandle, type RequestRecord } from './client.js';
+export { runClient, DEFAULTS, hostPort, reasonOf, type ClientConfig, type ClientHandle, type RequestRecord } from './client.js';
 export { startService, type ServiceHandle, type ServiceOptions, type ServiceStats } from './service.js';
 export { formatReport, FAIL_REASONS, type FailReason, type StopReason, type WorkloadReport, type WorkloadProgress, type StreamReport } from './report.js';
 export { percentile, maxGap, GapTracker, Timeline, summarizeLatencies } from './stats.js';
 export { FrameDecoder, BulkPattern, encodeHello, encodeRequest, encodeReply, type StreamKind, type Frame } from './protocol.js';
 
 export interface WorkloadOptions {
-  /** server node that runs the service, and the address the client targets */
+  /** server node that runs the service (listening on every address of both families), and the address the client
+   * targets: IPv4 or IPv6 */
   server: string;
   address: string;
   port?: number;
@@ -53,7 +55,7 @@ export interface WorkloadHandle {
 export function clientArgs(opts: WorkloadOptions, port: number): string[] {
   const all = !opts.persistent && !opts.perRequest && !opts.slow && !opts.bulk;
   const streams = all ? 'PNSB' : `${opts.persistent ? 'P' : ''}${opts.perRequest ? 'N' : ''}${opts.slow ? 'S' : ''}${opts.bulk ? 'B' : ''}`;
-  const a = ['--target', `${opts.address}:${port}`, '--streams', streams];
+  const a = ['--target', hostPort(opts.address, port), '--streams', streams];
   if (opts.persistent) a.push('--connections', String(opts.persistent.connections), '--interval', String(opts.persistent.intervalMs));
   if (opts.perRequest) a.push('--n-interval', String(opts.perRequest.intervalMs));
   if (opts.slow) a.push('--slow', String(opts.slow.concurrency), '--hold', String(opts.slow.holdMs));

@@ -1,7 +1,12 @@
 // One client TCP connection of the lab workload, with the bookkeeping every stream needs: who ended it and why
-// it failed (the failure reasons report.ts defines), and the reconnect backoff after a failure.
+// it failed (the failure reasons report.ts defines), and the reconnect backoff after a failure. Either address
+// family: the host is an IPv4 or IPv6 address (node connects to a literal of either).
 import net from 'node:net';
+import { ipFamily } from '../../core/ip.js';
 import type { FailReason } from './report.js';
+
+/** `host:port` as the workload writes targets: an IPv6 address in brackets (`[2001:db8::11]:7100`, RFC 3986). */
+export const hostPort = (host: string, port: number): string => (ipFamily(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
 
 /** Backoff before reconnecting a P/S/B slot after a failure: 10 ms doubling to 1 s, reset by a success. */
 export const backoffMs = (failures: number): number => Math.min(1000, 10 * 2 ** Math.max(0, failures - 1));

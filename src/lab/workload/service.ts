@@ -1,5 +1,6 @@
 // The lab workload's TCP service (`hanet lab serve`): answers P/N/S requests and echoes the B stream.
-// Runs in a server node's namespace as its own process, or in-process on loopback for unit tests.
+// Runs in a server node's namespace as its own process, or in-process on loopback for unit tests. Listens on both
+// address families by default, so one service answers a dual-stack server's IPv4 and IPv6 clients.
 //
 // Per connection, the first frame is a HELLO naming the kind (see protocol.ts):
 //   P  persistent: every REQ is answered at once with a REP carrying the same payload.
@@ -12,7 +13,8 @@ import { FrameDecoder, encodeReply, type StreamKind } from './protocol.js';
 
 export interface ServiceOptions {
   port: number;          // 0 picks a free port (tests)
-  bind?: string;         // default: all addresses ('0.0.0.0')
+  /** Default: every address of both families (`::`, which also takes IPv4 clients; `0.0.0.0` where IPv6 is off). */
+  bind?: string;
 }
 
 export interface ServiceStats {
@@ -130,7 +132,7 @@ export async function startService(opts: ServiceOptions): Promise<ServiceHandle>
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: opts.port, host: opts.bind ?? '0.0.0.0' }, () => { server.off('error', reject); resolve(); });
+    server.listen({ port: opts.port, ...(opts.bind !== undefined ? { host: opts.bind } : {}) }, () => { server.off('error', reject); resolve(); });
   });
   const addr = server.address() as net.AddressInfo;
 
