@@ -82,6 +82,14 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
       addresses.push({ family: famOf(a.address), ifname: where, address: a.address, prefixLen: a.prefixLen });
     }
     if (pl.kind === 'local' || pl.kind === 'remote') routes.push(...egressRoutes(p, pl, s));
+    if (pl.kind === 'remote') {
+      // An admin-down removes the kernel's local routes of a port's IPv6 addresses (not IPv4's), though the addresses
+      // stay (keep_addr_on_down): the owner would refuse what its helper relays to it (measured: ICMPv6 prohibited,
+      // 2 s stalls). A local route of hanet's, behind the kernel's (higher metric), keeps them this host's meanwhile.
+      for (const a of p.addresses) {
+        if (famOf(a.address) === 6) routes.push({ family: 6, type: 'local', dst: a.address, dstLen: 128, ifname: 'lo', table: 255, metric: FALLBACK_DEFAULT_METRIC });
+      }
+    }
     else if (pl.kind === 'own' && p.defaultRoute && s.usable(p.iface)) {
       // A fallback default route per family: an admin-down removes the system's default route and an admin-up does
       // not bring it back (measured), so hanet keeps one of its own behind any the operator has (higher metric).

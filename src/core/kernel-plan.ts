@@ -22,6 +22,7 @@ export function normRoute(r: RouteSpec): RouteSpec {
   const out: RouteSpec = { family: r.family, dst: canon(r.family, r.dst), dstLen: r.dstLen, ifname: r.ifname, metric: r.metric ?? defaultMetric(r.family), table: r.table ?? RT_TABLE_MAIN };
   if (r.via !== undefined) out.via = canon(r.family, r.via);
   if (r.src !== undefined) out.src = canon(r.family, r.src);
+  if (r.type === 'local') out.type = 'local';
   return out;
 }
 export function normProxy(p: ProxySpec): ProxySpec {
@@ -33,7 +34,7 @@ export const normSysctlValue = (v: string): string => v.trim().split(/\s+/).join
 export const addrKey = (a: AddrSpec): string => { const n = normAddr(a); return `${n.family}|${n.ifname}|${n.address}/${n.prefixLen}`; };
 /** The kernel's identity of an IPv4 route for NLM_F_REPLACE: table, dst/len, tos (always 0 here), priority. */
 export const routeKey = (r: RouteSpec): string => { const n = normRoute(r); return `${n.family}|${n.table}|${n.dst}/${n.dstLen}|${n.metric}`; };
-const routeFull = (r: RouteSpec): string => { const n = normRoute(r); return `${routeKey(n)}|${n.ifname}|${n.via ?? ''}|${n.src ?? ''}`; };
+const routeFull = (r: RouteSpec): string => { const n = normRoute(r); return `${routeKey(n)}|${n.type ?? ''}|${n.ifname}|${n.via ?? ''}|${n.src ?? ''}`; };
 export const proxyKey = (p: ProxySpec): string => { const n = normProxy(p); return `${n.family}|${n.ifname}|${n.address}`; };
 export function normRule(r: RuleSpec): RuleSpec {
   const out: RuleSpec = { family: r.family, priority: r.priority, action: r.action };
@@ -168,12 +169,12 @@ const PROTO = 'proto hanet';
 export const formatAddr = (a: AddrSpec): string => `${a.address}/${a.prefixLen} dev ${a.ifname}`;
 export function formatRoute(r: RouteSpec): string {
   const n = normRoute(r);
-  let s = `${n.dst}/${n.dstLen}`;
+  let s = `${n.type === 'local' ? 'local ' : ''}${n.dst}/${n.dstLen}`;
   if (n.via !== undefined) s += ` via ${n.via}`;
   s += ` dev ${n.ifname}`;
   if (n.src !== undefined) s += ` src ${n.src}`;
   if (n.metric !== defaultMetric(n.family)) s += ` metric ${n.metric}`;
-  if (n.table !== RT_TABLE_MAIN) s += ` table ${n.table}`;
+  if (n.table !== RT_TABLE_MAIN) s += ` table ${n.table === 255 ? 'local' : n.table}`;
   return s;
 }
 export const formatProxy = (p: ProxySpec): string => `proxy ${p.address} dev ${p.ifname}`;

@@ -8,7 +8,11 @@ export type { Family };
 export interface LinkState { index: number; name: string; up: boolean; lowerUp: boolean; carrier: boolean; mac: string; mtu: number }
 export interface AddrSpec { family: Family; ifname: string; address: string; prefixLen: number }
 /** A route. Identity (what NLM_F_REPLACE matches) is family + table + dst/dstLen + metric. */
-export interface RouteSpec { family: Family; dst: string; dstLen: number; ifname: string; via?: string; src?: string; metric?: number; table?: number }
+export interface RouteSpec {
+  family: Family; dst: string; dstLen: number; ifname: string; via?: string; src?: string; metric?: number; table?: number;
+  /** 'local': the destination is this host's (table local, like the kernel's own routes for its addresses). Default unicast. */
+  type?: 'local';
+}
 export interface ProxySpec { family: Family; ifname: string; address: string }
 /**
  * A policy routing rule: packets that came in on `iif` (and go to `dst`/come from `src`, when given) are looked up in

@@ -34,6 +34,9 @@ test('dual-stack: both families taken over; IPv6 routes via the peer\'s link-loc
     'route 2001:db8::/65 via fe80::b dev eth1 src 2001:db8::11', 'route 2001:db8:0:0:8000::/65 via fe80::b dev eth1 src 2001:db8::11',
     'route 0.0.0.0/1 via 192.168.100.2 dev eth1 src 10.0.0.11',
   ]) assert.ok(a.includes(r), `${r}\n${a.join('\n')}`);
+  assert.ok(sim.node('a').desired!.routes.some((r) => r.type === 'local' && r.dst === '2001:db8::11' && r.table === 255 && r.ifname === 'lo'),
+    'the owner keeps its IPv6 addresses local while its port may be admin-down (the kernel drops their local routes)');
+  assert.ok(!sim.node('a').desired!.routes.some((r) => r.type === 'local' && r.family === 4), 'IPv4 keeps its local routes on admin-down');
   const b = sim.kernelText('b');
   for (const r of ['proxy 10.0.0.11 dev eth0', 'proxy 2001:db8::11 dev eth0', 'route 2001:db8::11/128 via fe80::a dev eth1', 'route 10.0.0.11/32 via 192.168.100.1 dev eth1']) {
     assert.ok(b.includes(r), `${r}\n${b.join('\n')}`);

@@ -4,7 +4,7 @@ import { HANET_RTPROT, normRoute } from '../../core/kernel-plan.js';
 import type { AddrSpec, Family, ProxySpec, RouteSpec } from '../../core/kernel-types.js';
 import { afToFamily, familyToAf } from '../../proto/inet.js';
 import {
-  NTF_PROXY, RTM_GETADDR, RTM_GETNEIGH, RTM_GETROUTE, RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, encodeAddr, encodeNeigh, encodeRoute,
+  NTF_PROXY, RTM_GETADDR, RTM_GETNEIGH, RTM_GETROUTE, RTN_LOCAL, RTN_UNICAST, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, encodeAddr, encodeNeigh, encodeRoute,
 } from '../../proto/netlink.js';
 import type { NetlinkSocket } from './netlink.js';
 
@@ -31,12 +31,13 @@ export async function readRoutes(nl: NetlinkSocket, byIndex: Map<number, string>
     // Strict-checked dump filtered by the kernel on protocol; table 0 = all tables. Filtered again here.
     const replies = await nl.dump(RTM_GETROUTE, encodeRouteDumpReq(family), { what: `dump IPv${family} routes` });
     for (const r of replies) {
-      if (r.kind !== 'route' || r.msg.protocol !== HANET_RTPROT || r.msg.type !== RTN_UNICAST) continue;
+      if (r.kind !== 'route' || r.msg.protocol !== HANET_RTPROT || (r.msg.type !== RTN_UNICAST && r.msg.type !== RTN_LOCAL)) continue;
       const route: RouteSpec = {
         family, dst: r.msg.dst ?? (family === 4 ? '0.0.0.0' : '::'), dstLen: r.msg.dstLen,
         ifname: r.msg.oif !== undefined ? (byIndex.get(r.msg.oif) ?? `if${r.msg.oif}`) : '',
         metric: r.msg.priority ?? 0, table: r.msg.table,
       };
+      if (r.msg.type === RTN_LOCAL) route.type = 'local';
       if (r.msg.gateway !== undefined) route.via = r.msg.gateway;
       if (r.msg.prefsrc !== undefined) route.src = r.msg.prefsrc;
       out.push(route);
@@ -70,7 +71,7 @@ export function routeMsg(route: RouteSpec, oif: number | undefined): ReturnType<
 function baseRoute(r: RouteSpec): Parameters<typeof encodeRoute>[0] {
   return {
     family: familyToAf(r.family), dstLen: r.dstLen, srcLen: 0, tos: 0, table: r.table ?? 254, protocol: HANET_RTPROT,
-    scope: r.via !== undefined ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK, type: RTN_UNICAST, flags: 0,
+    scope: r.type === 'local' ? RT_SCOPE_HOST : r.via !== undefined ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK, type: r.type === 'local' ? RTN_LOCAL : RTN_UNICAST, flags: 0,
     dst: r.dst, priority: r.metric ?? 0,
   };
 }
