@@ -22,13 +22,14 @@ import { runLatency, type Footprint, type LatencyResult } from './lib/latency.js
 import { runThroughput, type ThroughputResult } from './lib/throughput.js';
 import { COLORS, latencyChart } from './lib/svg.js';
 import { renderMarkdown, type MdInput } from './lib/markdown.js';
+import { runLimits, type LimitsResult } from './limits.js';
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
 const opt = (f: string): string | undefined => (args.includes(f) ? args[args.indexOf(f) + 1] : undefined);
 const quick = flag('--quick');
 const json = flag('--json');
-const parts = new Set((opt('--only') ?? 'failover,latency,throughput').split(','));
+const parts = new Set((opt('--only') ?? 'failover,latency,throughput,limits').split(','));
 const setups = (opt('--setups')?.split(',') as Setup[] | undefined) ?? [...SETUPS];
 const modes = (opt('--modes')?.split(',') as Mode[] | undefined) ?? ['carrier', 'silent'];
 const runs = Number(opt('--runs') ?? (quick ? 1 : 5));
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
   ensurePackages([['keepalived', 'keepalived'], ['iperf3', 'iperf3'], ['ip', 'iproute2']]);
   const facts = machine();
   log(`hanet bench (${quick ? 'quick' : 'full'}): ${facts.nproc} CPUs, kernel ${facts.kernel}, node ${facts.node}, ${facts.keepalived}`);
-  const labs = ['kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbl0', 'kbl1', 'kbt0'];
+  const labs = ['kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbf5', 'kbl0', 'kbl1', 'kbt0', 'kbm0'];
   const cleanup = async () => { for (const n of labs) await labDown({ name: n }).catch(() => undefined); };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
   let latency: LatencyResult[] = [];
   let footprint: Footprint[] | undefined;
   let throughput: ThroughputResult | undefined;
+  let limits: LimitsResult | undefined;
   try {
     if (parts.has('failover')) {
       log(`failover: ${setups.join(', ')} x ${modes.join(', ')} x ${runs} run(s); cut at +${fo.preMs} ms, heal ${fo.outageMs} ms later`);
@@ -198,6 +200,11 @@ async function main(): Promise<void> {
       log(`throughput: iperf3 ${to.seconds} s per direction and phase, ${to.cycles} cycle(s)`);
       throughput = await runThroughput('kbt0', to);
     }
+    if (parts.has('limits')) {
+      const lo = quick ? { runs: 2, idleSeconds: 8, saturateMinutes: 0 } : { runs: 5, idleSeconds: 30, saturateMinutes: 5, probeMs: 5 };
+      log(`limits: failovers at 1 ms resolution (${lo.runs} per mode), idle footprint, ${lo.saturateMinutes} min with both cores saturated`);
+      limits = await runLimits({ ...lo, name: 'kbm0', log });
+    }
   } finally {
     await cleanup();
   }
@@ -211,7 +218,7 @@ async function main(): Promise<void> {
       schedule: { pre_ms: fo.preMs, outage_ms: fo.outageMs, post_ms: fo.postMs, request_timeout_ms: fo.requestTimeoutMs }, summary, runs: [...failover.values()].flat(),
       ipv6_vs_ipv4: ipv6VsIpv4([...failover.values()].flat(), modes),
     },
-    latency, footprint, throughput,
+    latency, footprint, throughput, limits,
   };
   mkdirSync(OUT_DIR, { recursive: true });
   const outFile = join(OUT_DIR, quick ? 'bench-quick.json' : 'bench.json');
@@ -220,7 +227,15 @@ async function main(): Promise<void> {
 
   if (writeReport) writeReportFiles(result);
 
-  if (json) process.stdout.write(JSON.stringify({ ...quickJson(failover), ipv6_vs_ipv4: result.failover.ipv6_vs_ipv4 }) + '\n');
+  if (json) {
+    const q = quickJson(failover);
+    if (limits) {
+      // Issue #13: the 1 ms gaps (median over the runs) under hanet, and the idle daemon's footprint (per daemon).
+      q.hanet = { ...(q.hanet as object | undefined), gap_1ms: { carrier: limits.gap_1ms.carrier.medianMs, silent: limits.gap_1ms.silent.medianMs } };
+      q.footprint = { idle_cpu_pct: limits.footprint.native.idle_cpu_pct, rss_mib: limits.footprint.native.rss_mib, pss_mib: limits.footprint.native.pss_mib };
+    }
+    process.stdout.write(JSON.stringify({ ...q, ipv6_vs_ipv4: result.failover.ipv6_vs_ipv4 }) + '\n');
+  }
   else {
     for (const [s, ms] of Object.entries(summary))
       for (const [m, x] of Object.entries(ms))

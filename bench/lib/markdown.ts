@@ -3,6 +3,8 @@
 import type { FailoverRun, FamilyComparison, Mode, Setup } from './failover.js';
 import type { Footprint, LatencyResult } from './latency.js';
 import type { ThroughputResult } from './throughput.js';
+import type { LimitsResult } from '../limits.js';
+import { renderLimits } from './limits-md.js';
 
 interface Agg { median: number | null; max: number | null }
 interface ModeSummary {
@@ -20,6 +22,7 @@ export interface MdInput {
   latency: LatencyResult[];
   footprint?: Footprint[] | undefined;
   throughput?: ThroughputResult | undefined;
+  limits?: LimitsResult | undefined;
   charts: string[];
   modes: Mode[];
   setups: Setup[];
@@ -153,6 +156,8 @@ export function renderMarkdown(r: MdInput): string {
     L.push('All namespaces share the same 2 CPUs with everything else on the machine, so a single iperf3 stream is CPU-bound and varies by '
       + '±10-15% between 4-second measurements; the ratio of medians over 3 cycles is the headline and is reported as measured.', '');
   }
+
+  if (r.limits) L.push(...renderLimits(r.limits));
 
   // ---- footprint
   if (r.footprint?.length) {
