@@ -53,7 +53,8 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
     .option('-t, --topology <file|name>', `topology YAML file, or an embedded topology: ${EMBEDDED_TOPOLOGY_NAMES.join(', ')}`)
     .addOption(labNameOption())
     .option('--replace', 'take down an existing lab of that name first')
-    .action(async (o: { topology?: string; name: string; replace?: boolean }) => {
+    .option('--run', 'then start hanet on its servers (as `hanet lab run`)')
+    .action(async (o: { topology?: string; name: string; replace?: boolean; run?: boolean }) => {
       const { labUp, requireRootPrivileges } = await import('../lab/lab.js');
       requireRootPrivileges('hanet lab up');
       const t = await resolveTopology(o.topology);
@@ -66,6 +67,7 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
         print(`  ${node.padEnd(4)} ${n.role.padEnd(7)} ${h.ns(node).padEnd(14)} ${addrs}`);
       }
       print(`run a command in a node: hanet lab exec ${Object.keys(t.nodes)[0] ?? 'NODE'}${o.name === DEFAULT_LAB ? '' : ` --name ${o.name}`} -- ip addr`);
+      if (o.run) await (await import('./lab-cluster.js')).runLabCluster(o.name);
     });
 
   lab
@@ -110,6 +112,7 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
         print(`lab "${l.name}" (topology ${l.topologyName ?? '?'}, up since ${l.createdAt}, ${l.nodes.length} nodes${missing ? `, ${missing} namespace(s) MISSING` : ''})`);
         for (const n of l.nodes) print(`  ${n.node.padEnd(4)} ${n.role.padEnd(7)} ${n.ns.padEnd(14)} ${n.present ? 'ok' : 'missing'}`);
         print(l.failures.length ? `  failures: ${l.failures.map((f) => `${f.port} ${f.mode}`).join(', ')}` : '  failures: none');
+        for (const d of l.daemons ?? []) print(`  hanet on ${d.node.padEnd(4)} pid ${String(d.pid).padEnd(8)} ${d.alive ? 'running' : 'GONE'}   hanet status -c ${d.config}`);
       }
       if (s.orphans.length) print(`orphan namespaces (no lab state file): ${s.orphans.join(' ')}\n  remove with: hanet lab down <lab>  (or --all)`);
     });

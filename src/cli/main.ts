@@ -8,6 +8,7 @@ import { registerRunCommands } from './run.js';
 import { registerDemoCommands } from './demo.js';
 import { registerWorkloadCommands } from './workload.js';
 import { registerLabSerialCommands } from './lab-serial.js';
+import { registerLabClusterCommands } from './lab-cluster.js';
 import { registerDoctorCommands } from './doctor.js';
 
 const program = new Command();
@@ -21,7 +22,7 @@ registerRunCommands(program);
 registerConfigCommands(program);
 registerDemoCommands(program);
 registerDoctorCommands(program);
-registerLabCommands(program, registerWorkloadCommands, registerLabSerialCommands);
+registerLabCommands(program, registerWorkloadCommands, registerLabSerialCommands, registerLabClusterCommands);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

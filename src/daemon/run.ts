@@ -20,6 +20,7 @@ import { Daemon } from './daemon.js';
 import { serveControl } from './control-socket.js';
 import { createLogger } from './logger.js';
 import { startOperations } from './operations.js';
+import { wallClockFromEnv } from './test-clock.js';
 
 /**
  * An HA daemon must keep its heartbeats and probes on time when other processes saturate every core: measured, at the
@@ -60,7 +61,11 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
   const log = createLogger(cfg.logLevel, cfg.node);
   const core = toCoreConfig(cfg);
   const kernel = openKernel();
-  const sender = new ControlSender({ node: cfg.node, key });
+  // The wall clock of send times and RTT echoes (a lab test hook can offset it: test-clock.ts). The replay guard
+  // reads no wall clock (proto/replay.ts), so a step changes nothing but event times and one RTT sample.
+  const clock = wallClockFromEnv();
+  if (clock.injected) log.warn({ offsetMs: clock.offset() }, 'wall-clock offset injected (HANET_CLOCK_OFFSET_*: a test hook)');
+  const sender = new ControlSender({ node: cfg.node, key, now: clock.now });
   const guard = new ReplayGuard();
   raisePriority(log);
   const carrierIntervalMs = Math.min(...cfg.public.map((p) => p.probe.carrierIntervalMs));
@@ -80,7 +85,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
       onLineEvent: (link, e) => log[e.up ? 'info' : 'warn']({ link, why: e.why }, e.up ? 'serial line open' : 'serial line lost'),
     }),
     log,
-    // wallNow: Date.now (the default), the clock ControlSender stamps envelopes with, so echoed send times match.
+    wallNow: clock.now, // the clock ControlSender stamps envelopes with, so echoed send times match
   }, { carrierIntervalMs });
   const operations = await startOperations(cfg, core, daemon, log); // metrics and notify hooks, subscribed before start
   await daemon.start();
@@ -94,6 +99,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
         await control.close();
         await daemon.stop({ cleanup: !opts.keepStateOnExit });
         await operations.close();
+        clock.close();
         resolve();
       })();
     };

@@ -129,7 +129,7 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
   };
 }
 
-function merge(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {
+export function merge(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!over) return base;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
@@ -140,7 +140,8 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown> | un
   return out;
 }
 
-export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): Promise<Cluster> {
+/** Writes a new cluster key and each server's configuration (`<dir>/<node>.yaml`); returns the servers and the dir. */
+export function writeClusterFiles(lab: LabHandle, opts: ClusterOptions = {}): { dir: string; servers: string[] } {
   const topo = lab.topology;
   const servers = opts.servers ?? Object.entries(topo.nodes).filter(([, n]) => n.role === 'server').map(([k]) => k);
   const dir = opts.dir ?? join('/run/hanet-lab', lab.name, 'cluster');
@@ -150,6 +151,11 @@ export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): P
     const cfg = merge(merge(serverConfig(topo, n, dir, lab.name), opts.common), opts.overrides?.[n]);
     writeFileSync(join(dir, `${n}.yaml`), stringify(cfg), { mode: 0o600 });
   }
+  return { dir, servers };
+}
+
+export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): Promise<Cluster> {
+  const { dir, servers } = writeClusterFiles(lab, opts);
   const procs = new Map<string, ChildProcess>();
   const exited = new Map<string, Promise<void>>();
 

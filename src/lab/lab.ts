@@ -19,6 +19,7 @@ import { checkLabName, nsName, planLab, selectNamespaces } from './plan.js';
 import { startRelay } from './serial-relay.js';
 import { readState, serialTtyPath, STATE_DIR, statePath, updateState, type LabState } from './state.js';
 import { labDown, listNamespaces } from './teardown.js';
+import { daemonAlive } from './daemon-proc.js';
 import { LAB_NAME_RE, parsePortRef, parseTopology, switchPortName, type Topology } from './topology.js';
 
 export { FAILURE_MODES, type FailureMode, type UnplugMode } from '../cli/lab-options.js';
@@ -150,6 +151,8 @@ export interface LabStatus {
     pid: number;
     nodes: Array<{ node: string; role: string; ns: string; present: boolean }>;
     failures: Array<{ port: string; mode: FailureMode }>;
+    /** hanet daemons started by `hanet lab run` (live-cluster.ts). */
+    daemons?: Array<{ node: string; pid: number; alive: boolean; config: string }>;
     /** Error reading the state file, if any. */
     error?: string;
   }>;
@@ -186,6 +189,7 @@ export async function labStatus(): Promise<LabStatus> {
         pid: s.pid,
         nodes,
         failures: Object.entries(s.failures).map(([port, mode]) => ({ port, mode })),
+        ...(s.cluster ? { daemons: Object.entries(s.cluster.daemons).map(([node, d]) => ({ node, pid: d.pid, alive: daemonAlive(d), config: `${s.cluster!.dir}/${node}.yaml` })) } : {}),
       });
     } catch (e) {
       labs.push({ name, createdAt: '', pid: 0, nodes: [], failures: [], error: (e as Error).message });

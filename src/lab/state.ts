@@ -32,6 +32,15 @@ export interface LabState {
   failures: Record<string, FailureMode>;
   /** Serial links' relays, by the link's first end (`a:ser0`). */
   serial?: Record<string, SerialRelayState>;
+  /** A running cluster (`hanet lab run`, src/lab/live-cluster.ts): its directory and its daemons by server. */
+  cluster?: { dir: string; daemons: Record<string, DaemonRecord> };
+}
+
+/** A daemon started detached by the lab: its pid and the start time /proc gives it, so a reused pid is never signalled. */
+export interface DaemonRecord {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks since boot). */
+  startTicks: string;
 }
 
 export async function readState(name: string): Promise<LabState | undefined> {

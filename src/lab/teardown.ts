@@ -92,6 +92,9 @@ export async function labDown(target: { name: string } | { all: true }): Promise
   requireRootPrivileges('lab down');
   if (!('all' in target)) checkLabName(target.name);
   for (const [lab, set] of children) if ('all' in target || lab === target.name) for (const c of set) c.kill('SIGTERM');
+  // A running cluster's daemons first, each given time to remove what it installed (lazy: live-cluster imports the lab).
+  const { stopLabDaemons } = await import('./live-cluster.js');
+  for (const lab of 'all' in target ? await stateNames() : [target.name]) await stopLabDaemons(lab);
   // Serial relays: normally inside a lab namespace (killed below with its processes); their recorded pids too.
   for (const lab of 'all' in target ? await stateNames() : [target.name]) {
     const relays = await readState(lab).then((s) => Object.values(s?.serial ?? {}), () => []);
