@@ -101,7 +101,13 @@ export class Daemon {
     const families = new Set([...p.addresses.map((a) => ipFamily(a.address)), ...p.gateways.map((g) => ipFamily(g))]);
     if (families.has(4)) n.add(4, fromArp(this.ports.openArp(iface)));
     if (families.has(6) && this.ports.openNdp) n.add(6, fromNdp(this.ports.openNdp(iface)));
-    for (const s of n.all()) s.onAnnouncement((a) => this.feed({ type: 'announcement', at: a.atMs, iface, address: a.ip }));
+    for (const s of n.all()) {
+      s.onAnnouncement((a) => {
+        // A node with two ports on one LAN hears its own announcements on the other port: not another host's.
+        if ([...this.neighbours.values()].some((x) => x.all().some((y) => y.mac?.() === a.mac))) return;
+        this.feed({ type: 'announcement', at: a.atMs, iface, address: a.ip });
+      });
+    }
     this.neighbours.set(iface, n);
   }
 

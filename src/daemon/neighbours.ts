@@ -13,16 +13,18 @@ export interface NeighbourSocket {
   onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void;
   drain(): void;
   close(): void;
+  /** The interface's MAC (fakes may leave it out). */
+  mac?(): string | undefined;
 }
 
 export const fromArp = (s: ArpSocket): NeighbourSocket => ({
   announce: (ip) => s.sendGratuitous(ip), probe: (t) => s.sendProbe(t), onReply: (cb) => s.onReply(cb), onAnnouncement: (cb) => s.onAnnouncement(cb),
-  drain: () => s.drain(), close: () => s.close(),
+  drain: () => s.drain(), close: () => s.close(), mac: () => s.mac?.(),
 });
 
 export const fromNdp = (s: NdpSocket): NeighbourSocket => ({
   announce: (ip) => s.sendUnsolicitedNa(ip), probe: (t) => s.sendProbe(t), onReply: (cb) => s.onReply(cb), onAnnouncement: (cb) => s.onAnnouncement(cb),
-  drain: () => s.drain(), close: () => s.close(),
+  drain: () => s.drain(), close: () => s.close(), mac: () => s.mac?.(),
 });
 
 /** The sockets of one interface, by family (a family the interface does not use has none). */

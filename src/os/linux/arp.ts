@@ -24,6 +24,8 @@ export interface ArpSocket {
   onReply(cb: (r: ArpReplyEvent) => void): () => void;
   /** Gratuitous ARPs of other hosts (another node now answers for an address). Returns an unsubscribe function. */
   onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void;
+  /** This interface's MAC address (read from the socket, so a changed MAC is seen). Fakes may leave it out. */
+  mac?(): string;
   /** read pending frames now (before judging probe timeouts) */
   drain(): void;
   close(): void;

@@ -46,6 +46,8 @@ export interface NdpSocket {
    * node now answers for `ip`, as with gratuitous ARP. Returns an unsubscribe function.
    */
   onAnnouncement(cb: (a: ArpAnnouncement) => void): () => void;
+  /** This interface's MAC address. Fakes may leave it out. */
+  mac?(): string;
   /** read pending packets now (before judging probe timeouts) */
   drain(): void;
   close(): void;
