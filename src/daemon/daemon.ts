@@ -222,7 +222,8 @@ export class Daemon {
    * (service addresses on their own interfaces, no hanet routes or proxy entries); without it, kernel state is left
    * as it is, like after a crash, so that a restarted daemon continues a takeover without loss.
    */
-  async stop(opts: { cleanup: boolean }): Promise<void> {
+  async stop(opts: { cleanup: boolean }): Promise<{ cleaned: boolean }> {
+    let cleaned = false;
     if (this.timer) clearInterval(this.timer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     for (const t of this.garpTimers) clearTimeout(t);
@@ -234,7 +235,9 @@ export class Daemon {
       const d: DesiredKernelState = this.reconciler.latest() ?? this.core.desired();
       const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: ipFamily(a.address) ?? 4, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
       try {
-        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], rules: [], sysctls: [] });
+        const sysctls = this.ports.sysctlsToRestore?.() ?? [];
+        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], rules: [], sysctls });
+        cleaned = true;
       } catch (err) {
         this.ports.log.error({ err: String(err) }, 'cleanup failed');
       }
@@ -242,5 +245,6 @@ export class Daemon {
     for (const n of this.neighbours.values()) n.close();
     await Promise.all([...this.links.values()].map((l) => l.close().catch(() => undefined)));
     this.ports.kernel.close();
+    return { cleaned };
   }
 }

@@ -1,6 +1,6 @@
 // The daemon's ports: what it needs from the world (clock, kernel, ARP sockets, private links, a logger),
 // injected so the tests run it with fakes on mocked timers.
-import type { KernelPort } from '../core/kernel-types.js';
+import type { KernelPort, SysctlSpec } from '../core/kernel-types.js';
 import type { CoreConfig, CorePrivate } from '../core/types.js';
 import type { Neighbours } from './neighbours.js';
 import type { Watcher } from './watch.js';
@@ -31,6 +31,8 @@ export interface DaemonPorts {
   watch?: WatcherFactory;
   /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
   wallNow?(): number;
+  /** Sysctls to put back on a clean stop (their values before hanet changed them: sysctl-memory.ts). */
+  sysctlsToRestore?(): SysctlSpec[];
 }
 
 export interface DaemonOptions {

@@ -21,6 +21,7 @@ import { serveControl } from './control-socket.js';
 import { createLogger } from './logger.js';
 import { startOperations } from './operations.js';
 import { wallClockFromEnv } from './test-clock.js';
+import { SysctlMemory, sysctlMemoryPath } from './sysctl-memory.js';
 
 /**
  * An HA daemon must keep its heartbeats and probes on time when other processes saturate every core: measured, at the
@@ -60,7 +61,8 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
   const key = deriveControlKey(clusterKey);
   const log = createLogger(cfg.logLevel, cfg.node);
   const core = toCoreConfig(cfg);
-  const kernel = openKernel();
+  const sysctls = new SysctlMemory(sysctlMemoryPath(cfg.controlSocket));
+  const kernel = sysctls.wrap(openKernel());
   // The wall clock of send times and RTT echoes (a lab test hook can offset it: test-clock.ts). The replay guard
   // reads no wall clock (proto/replay.ts), so a step changes nothing but event times and one RTT sample.
   const clock = wallClockFromEnv();
@@ -86,6 +88,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
     }),
     log,
     wallNow: clock.now, // the clock ControlSender stamps envelopes with, so echoed send times match
+    sysctlsToRestore: () => sysctls.restore(),
   }, { carrierIntervalMs });
   const operations = await startOperations(cfg, core, daemon, log); // metrics and notify hooks, subscribed before start
   await daemon.start();
@@ -97,7 +100,8 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
       log.info({ signal: sig, cleanup: !opts.keepStateOnExit }, 'stopping');
       void (async () => {
         await control.close();
-        await daemon.stop({ cleanup: !opts.keepStateOnExit });
+        const { cleaned } = await daemon.stop({ cleanup: !opts.keepStateOnExit });
+        if (cleaned) sysctls.forget();
         await operations.close();
         clock.close();
         resolve();

@@ -29,6 +29,8 @@ export interface ClusterOptions {
   common?: ConfigOverrides;
   /** Working directory for configs, key, sockets and logs; default /run/hanet-lab/<lab>/cluster. */
   dir?: string;
+  /** A last change to each node's configuration (e.g. one link's cost), after common and overrides. */
+  tweak?: (node: string, cfg: ConfigInput) => ConfigInput;
 }
 
 export interface Cluster {
@@ -148,8 +150,8 @@ export function writeClusterFiles(lab: LabHandle, opts: ClusterOptions = {}): { 
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'cluster.key'), randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   for (const n of servers) {
-    const cfg = merge(merge(serverConfig(topo, n, dir, lab.name), opts.common), opts.overrides?.[n]);
-    writeFileSync(join(dir, `${n}.yaml`), stringify(cfg), { mode: 0o600 });
+    const cfg = merge(merge(serverConfig(topo, n, dir, lab.name), opts.common), opts.overrides?.[n]) as ConfigInput;
+    writeFileSync(join(dir, `${n}.yaml`), stringify(opts.tweak ? opts.tweak(n, cfg) : cfg), { mode: 0o600 });
   }
   return { dir, servers };
 }

@@ -50,3 +50,21 @@ test('a helper with two public ports on the LAN keeps helping: its own gratuitou
     await lab.heal('b:eth0');
   });
 });
+
+test('a clean stop puts back the sysctls hanet changed, also when a kill -9 and a restart came between', async (t) => {
+  // Found by the chaos run's leftover check: ip_forward (and with it every interface's forwarding and
+  // accept_redirects), proxy_delay and rp_filter stayed at hanet's values after every clean stop.
+  await withLive(t, 'csys', 'pair', {}, async (lab, c) => {
+    const read = async (node: string, port = 'eth1'): Promise<string> => (await lab.exec(node, ['sysctl', '-n', 'net.ipv4.ip_forward', 'net.ipv4.neigh.eth0.proxy_delay', `net.ipv4.conf.${port}.rp_filter`], { check: true })).stdout.trim().split('\n').join(' ');
+    // A fresh namespace's values (the client's: the lab sets none there), which a's were before hanet ran.
+    const before = await read('c', 'eth0');
+    await c.stop();
+    assert.equal(await read('a'), before, 'a clean stop');
+    await c.start('a');
+    assert.notEqual(await read('a'), before, 'hanet changed them (the test means something)');
+    await c.kill('a', 'SIGKILL');
+    await c.start('a');
+    await c.kill('a', 'SIGTERM');
+    assert.equal(await read('a'), before);
+  });
+});

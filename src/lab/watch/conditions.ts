@@ -8,6 +8,13 @@ export class FaultRecord implements Conditions {
   /** Link id -> the nodes whose packets towards the other end are lost (both ends: a cut or silent link). */
   private readonly links = new Map<string, Map<string, number>>();
 
+  /** Nodes whose daemon is down (killed, frozen, restarting and not yet ready). */
+  private readonly daemons = new Set<string>();
+
+  daemonDown(node: string): void { this.daemons.add(node); }
+  daemonBack(node: string): void { this.daemons.delete(node); }
+  daemonUp(node: string): boolean { return !this.daemons.has(node); }
+
   failPort(node: string, port: string): void { this.bump(this.ports, `${node}:${port}`, 1); }
   healPort(node: string, port: string): void { this.bump(this.ports, `${node}:${port}`, -1); }
 
@@ -31,9 +38,9 @@ export class FaultRecord implements Conditions {
   linkWorking(id: string, from: string): boolean { return !this.links.get(id)?.has(from); }
 
   /** Nothing is failed. */
-  clear(): boolean { return this.ports.size === 0 && [...this.links.values()].every((m) => m.size === 0); }
+  clear(): boolean { return this.ports.size === 0 && this.daemons.size === 0 && [...this.links.values()].every((m) => m.size === 0); }
 
   describe(): string[] {
-    return [...this.ports.keys(), ...[...this.links].flatMap(([id, m]) => [...m.keys()].map((f) => `${id} from ${f}`))];
+    return [...this.ports.keys(), ...[...this.daemons].map((n) => `${n} daemon down`), ...[...this.links].flatMap(([id, m]) => [...m.keys()].map((f) => `${id} from ${f}`))];
   }
 }

@@ -5,6 +5,9 @@
 // - A server ANSWERS for address X when (a) it holds a proxy neighbour entry for X on a public port that works, or
 //   (b) it is X's owner, X is on one of its public ports that works, and its routing does not steer X's traffic
 //   to a helper (no route of hanet's with source X out of a private link): a helped owner stays silent on the LAN.
+//   Only a server whose hanet daemon is up (running, not frozen, ready since its last start) counts: a killed or
+//   frozen daemon's kernel keeps answering with the state it had, which nothing on that server can change until
+//   the daemon runs again (that time is summed apart as STALE answering).
 //   DOUBLE ANSWERING: two or more servers answer for X at once.
 // - A PATH to X exists (for a viewer: the router r, or the LAN host h) when the viewer's own LAN port works and
 //   either X's owner has a working public port, or another server has a working public port and a private link to
@@ -35,6 +38,8 @@ export interface Conditions {
   portWorking(node: string, port: string): boolean;
   /** Packets from `from` towards the other end of link `id` arrive. */
   linkWorking(id: string, from: string): boolean;
+  /** The node's hanet daemon is up (running, not frozen, ready since its last start). */
+  daemonUp(node: string): boolean;
 }
 
 export interface ServerReading {
@@ -49,7 +54,10 @@ export interface ArpEntry { lladdr?: string; state: string[] }
 export interface AddressVerdict {
   address: string;
   owner: string;
+  /** Servers answering whose daemon is up (double answering: two or more). */
   answerers: string[];
+  /** Servers answering whose daemon is down: their kernels still answer (stale answering: with anyone else). */
+  staleAnswerers: string[];
   /** Per viewer: a path exists. */
   path: Record<string, boolean>;
   /** Per viewer: the viewer delivers now. */
@@ -110,21 +118,23 @@ export class WatchModel {
   evaluate(cond: Conditions, servers: ReadonlyMap<string, ServerReading>, arp: ReadonlyMap<string, ReadonlyMap<string, ArpEntry>>): AddressVerdict[] {
     const out: AddressVerdict[] = [];
     for (const { address: x, owner } of this.addresses) {
-      const answerers: string[] = [];
+      const answering: string[] = [];
       const ownR = servers.get(owner);
       // The owner answers unless hanet steers its traffic for X through a private link (it is being helped).
       const steered = ownR?.routes.some((rt) => rt.prefsrc === x && this.linkByIface.has(`${owner}/${rt.dev}`)) ?? false;
-      if (!steered && this.ownerDirect(cond, x, owner, ownR)) answerers.push(owner);
+      if (!steered && this.ownerDirect(cond, x, owner, ownR)) answering.push(owner);
       for (const s of this.topo.servers) {
         if (s.node === owner) continue;
         const r = servers.get(s.node);
-        if (r?.proxies.some((p) => hostOf(p.dst) === x && cond.portWorking(s.node, p.dev))) answerers.push(s.node);
+        if (r?.proxies.some((p) => hostOf(p.dst) === x && cond.portWorking(s.node, p.dev))) answering.push(s.node);
       }
+      const answerers = answering.filter((n) => cond.daemonUp(n));
+      const staleAnswerers = answering.filter((n) => !cond.daemonUp(n));
       const anyPath = this.workingPublic(cond, owner) ||
         this.topo.servers.some((s) => s.node !== owner && this.workingPublic(cond, s.node) && this.linkBothWays(cond, s.node, owner));
       const delivers = (s: string): boolean =>
         s === owner ? this.ownerDirect(cond, x, owner, ownR) : this.routesToOwner(cond, s, x, owner, servers.get(s));
-      const v: AddressVerdict = { address: x, owner, answerers, path: {}, delivers: {}, arpPointsAt: {} };
+      const v: AddressVerdict = { address: x, owner, answerers, staleAnswerers, path: {}, delivers: {}, arpPointsAt: {} };
       for (const viewer of this.topo.viewers) {
         const up = cond.portWorking(viewer.node, viewer.port);
         v.path[viewer.node] = up && anyPath;
@@ -139,7 +149,7 @@ export class WatchModel {
           ok = at !== undefined && cond.portWorking(at.node, at.port) &&
             (delivers(at.node) || (at.node !== owner && this.ownerDirect(cond, x, owner, ownR)));
         } else {
-          ok = answerers.some((s) => delivers(s));
+          ok = answering.some((s) => delivers(s));
         }
         v.delivers[viewer.node] = ok;
       }

@@ -16,7 +16,7 @@ export { WatchModel, type AddressVerdict, type Conditions, type WatchTopology } 
 /** CLOCK_MONOTONIC in ms, the same clock in every process (the workload's origin_hrtime_ns is on it too). */
 export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-export type EpisodeKind = 'double' | 'black-hole' | 'no-path';
+export type EpisodeKind = 'double' | 'stale' | 'black-hole' | 'no-path';
 
 export interface Episode {
   kind: EpisodeKind;
@@ -35,6 +35,8 @@ export interface WatchSummary {
   intervalMs: { target: number; mean: number; p99: number; max: number };
   doubleAnswerMs: number;
   doubleAnswerOverTimeoutMs: number;
+  /** A down daemon's kernel answering alongside another server (not double answering: see model.ts). */
+  staleAnswerMs: number;
   blackHoleMs: number;
   noPathMs: number;
   /** CPU of the samplers (ip processes) and of this process while watching, as % of one core. */
@@ -94,7 +96,7 @@ export class Watcher {
   private last: number | undefined;
   private startedAt = 0;
   private cpu0 = { proc: process.cpuUsage(), ticks: 0 };
-  private sums = { double: 0, over: 0, black: 0, noPath: 0, samples: 0 };
+  private sums = { double: 0, over: 0, stale: 0, black: 0, noPath: 0, samples: 0 };
   private latest: AddressVerdict[] = [];
   private readonly listeners = new Set<(v: AddressVerdict[], at: number) => void>();
 
@@ -167,6 +169,7 @@ export class Watcher {
     this.sums.samples++;
     for (const a of this.latest) {
       if (a.answerers.length > 1) this.sums.double += dt;
+      if (a.staleAnswerers.length > 0 && a.answerers.length + a.staleAnswerers.length > 1) this.sums.stale += dt;
       for (const [viewer, p] of Object.entries(a.path)) {
         if (!p) this.sums.noPath += dt;
         else if (!a.delivers[viewer]) this.sums.black += dt;
@@ -174,6 +177,7 @@ export class Watcher {
     }
     for (const a of v) {
       this.mark('double', a.address, '', a.answerers.length > 1, now, a.answerers.join('+'));
+      this.mark('stale', a.address, '', a.staleAnswerers.length > 0 && a.answerers.length + a.staleAnswerers.length > 1, now, [...a.answerers, ...a.staleAnswerers.map((n) => `${n}(down)`)].join('+'));
       for (const [viewer, p] of Object.entries(a.path)) {
         this.mark('no-path', a.address, viewer, !p, now, '');
         this.mark('black-hole', a.address, viewer, p && !a.delivers[viewer], now, `arp->${a.arpPointsAt[viewer] ?? 'none'}`);
@@ -217,6 +221,7 @@ export class Watcher {
       intervalMs: { target: this.o.intervalMs ?? 10, mean: r2(dur / Math.max(1, this.sums.samples)), p99: r2(sorted[Math.floor(sorted.length * 0.99)] ?? 0), max: r2(sorted[sorted.length - 1] ?? 0) },
       doubleAnswerMs: Math.round(this.sums.double),
       doubleAnswerOverTimeoutMs: Math.round(this.sums.over),
+      staleAnswerMs: Math.round(this.sums.stale),
       blackHoleMs: Math.round(this.sums.black),
       noPathMs: Math.round(this.sums.noPath),
       cost: { samplersCpuPct: r2((ticks * 10 / dur) * 100), watcherProcessCpuPct: r2(((proc.user + proc.system) / 1000 / dur) * 100) },

@@ -133,14 +133,14 @@ export function runClient(cfg: ClientConfig): ClientHandle {
   const bulk = B ? startBulk(ctx, B) : undefined;
 
   // ---- progress, stop, report -----------------------------------------------------------------------------
-  const totals = (): { requests: number; ok: number; failed: number; broken: number } => {
-    let requests = 0, ok = 0, failed = 0, broken = 0;
-    for (const k of ['P', 'N', 'S', 'B'] as const) { requests += st[k].requests; ok += st[k].ok; failed += st[k].failed; broken += st[k].broken_connections; }
-    return { requests, ok, failed, broken };
+  const totals = (): { requests: number; ok: number; failed: number; broken: number; lost: number } => {
+    let requests = 0, ok = 0, failed = 0, broken = 0, lost = 0;
+    for (const k of ['P', 'N', 'S', 'B'] as const) { requests += st[k].requests; ok += st[k].ok; failed += st[k].failed; broken += st[k].broken_connections; lost += st[k].inflight_lost; }
+    return { requests, ok, failed, broken, lost };
   };
   const progress = (): WorkloadProgress => {
     const t = totals();
-    return { t: round2(now()), ready: isReady, requests: t.requests, ok: t.ok, failed: t.failed, inflight: outstanding, broken_connections: t.broken };
+    return { t: round2(now()), ready: isReady, requests: t.requests, ok: t.ok, failed: t.failed, inflight: outstanding, broken_connections: t.broken, inflight_lost: t.lost };
   };
   let progressTimer: NodeJS.Timeout | undefined;
   if (cfg.onProgress) {

@@ -42,6 +42,8 @@ export interface WorkloadOptions {
   requestLog?: string;
   /** argv prefix that runs hanet's CLI inside a namespace (default hanetArgv()) */
   hanetArgv?: string[];
+  /** Every progress line of the client (every 250 ms), e.g. to place losses in time (the chaos run). */
+  onProgress?: (p: WorkloadProgress) => void;
 }
 
 export interface WorkloadHandle {
@@ -69,7 +71,7 @@ export function clientArgs(opts: WorkloadOptions, port: number): string[] {
 }
 
 /** Collects a child's output: stdout lines, JSON progress lines from stderr, the tail of other stderr. */
-function watch(child: ChildProcess, name: string) {
+function watch(child: ChildProcess, name: string, onProgress?: (p: WorkloadProgress) => void) {
   const lines: string[] = [];
   let stderrTail = '';
   let latest: WorkloadProgress | undefined;
@@ -83,7 +85,7 @@ function watch(child: ChildProcess, name: string) {
   if (child.stderr)
     createInterface({ input: child.stderr }).on('line', (l) => {
       if (l.startsWith('{')) {
-        try { latest = JSON.parse(l) as WorkloadProgress; notify(); return; } catch { /* not progress */ }
+        try { latest = JSON.parse(l) as WorkloadProgress; onProgress?.(latest); notify(); return; } catch { /* not progress */ }
       }
       stderrTail = (stderrTail + '\n' + l).slice(-4000);
     });
@@ -141,7 +143,7 @@ export async function startWorkload(lab: LabHandle, opts: WorkloadOptions, signa
   try {
     await sv.until(() => sv.lines.some((l) => l === `READY ${port}`) || undefined, startTimeout, `"READY ${port}"`, signal);
     cli = lab.spawn(opts.client ?? 'c', [...argv0, 'lab', 'client', ...clientArgs(opts, port), '--json', '--progress', '--stop-on-eof'], { stdio });
-    const cl = watch(cli, `workload client on ${opts.client ?? 'c'}`);
+    const cl = watch(cli, `workload client on ${opts.client ?? 'c'}`, opts.onProgress);
     await cl.until(() => (cl.progress()?.ready ? true : undefined), startTimeout, 'first replies from the service', signal);
     const client = cli;
     let stopping: Promise<WorkloadReport> | undefined;

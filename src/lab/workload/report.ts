@@ -132,6 +132,8 @@ export interface WorkloadProgress {
   failed: number;
   inflight: number;
   broken_connections: number;
+  /** Failed requests so far whose bytes were on an established connection (see inflight_lost above). */
+  inflight_lost?: number;
 }
 
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
