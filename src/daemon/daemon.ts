@@ -190,6 +190,19 @@ export class Daemon {
     }
   }
 
+  /**
+   * Before a clean stop removes what it installed: tell the core (a helper gives its claims back, so the owners ask
+   * another helper) and keep running until another host announces the addresses, for at most three heartbeat
+   * timeouts (there may be no other helper). Without this, owners only moved on once our heartbeats were missed.
+   * `hanet run` calls it before a clean stop().
+   */
+  async handOver(): Promise<void> {
+    if (this.stopped) return;
+    this.feed({ type: 'stopping', at: this.ports.now() });
+    const deadline = this.ports.now() + Math.max(1000, 3 * this.cfg.heartbeat.timeoutMs);
+    while (!this.core.handedOver() && this.ports.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
   onEvent(cb: (e: CoreLogEvent) => void): () => void {
     this.eventListeners.add(cb);
     return () => this.eventListeners.delete(cb);

@@ -100,6 +100,7 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
       log.info({ signal: sig, cleanup: !opts.keepStateOnExit }, 'stopping');
       void (async () => {
         await control.close();
+        if (!opts.keepStateOnExit) await daemon.handOver();
         const { cleaned } = await daemon.stop({ cleanup: !opts.keepStateOnExit });
         if (cleaned) sysctls.forget();
         await operations.close();

@@ -68,3 +68,33 @@ test('a clean stop puts back the sysctls hanet changed, also when a kill -9 and 
     assert.equal(await read('a'), before);
   });
 });
+
+test('a helper that let go sends no more gratuitous ARPs for the address: its repeats do not unseat the next helper', async (t) => {
+  // Found by the chaos run (seed 1, #3 link-cut during a takeover): the helper's gratuitous-ARP repeats went out
+  // after its claim had ended (help-link-down), and the next helper took them for another host answering and let go.
+  // Repeats 1 s apart (garp_interval_ms) make the window wide enough to hit every time.
+  const { failLink } = await import('../../src/lab/faults.js');
+  await withLive(t, 'cgarp', 'trio', { common: { takeover: { garp_interval_ms: 1000 } } }, async (lab, c) => {
+    await lab.fail('a:eth0', 'carrier');
+    await c.waitFor('a', (s) => s.claims.some((x) => x.acked && x.helper === 'b'), { what: 'a helped by b' });
+    await failLink(lab, 'a:eth1', 'cut');
+    await c.waitFor('a', (s) => s.claims.some((x) => x.acked && x.helper === 'd'), { what: 'a helped by d' });
+    // b's last repeat is due 2 s after its first announcement.
+    await holds(2500, 'd keeps helping a', async () => (await c.status('d')).helping.some((h) => h.owner === 'a' && !h.lingering));
+    assert.equal((await c.status('d')).eventCounts['help-superseded'] ?? 0, 0);
+  });
+});
+
+test('a helper stopped with SIGTERM hands its claims back before it removes them: the owner moves on at once', async (t) => {
+  // Found by the chaos run (daemon-term of a helper during a takeover): the core hands claims back on `stopping`,
+  // but the daemon never told it it was stopping; the helper removed its proxy entry and route at once and the owner
+  // only moved on after a heartbeat timeout, its address answered by nobody meanwhile.
+  await withLive(t, 'cterm', 'trio', {}, async (lab, c) => {
+    await lab.fail('a:eth0', 'carrier');
+    await c.waitFor('a', (s) => s.claims.some((x) => x.acked && x.helper === 'b'), { what: 'a helped by b' });
+    await c.kill('b', 'SIGTERM');
+    const s = await c.waitFor('a', (x) => x.claims.some((y) => y.acked && y.helper === 'd'), { what: 'a helped by d' });
+    assert.ok(s.events.some((e) => e.type === 'takeover-refused' && e.reason === 'stopping'), JSON.stringify(s.events.slice(-8)));
+    assert.ok(!s.events.some((e) => e.type === 'peer-down' && e.peer === 'b' && s.events.findIndex((x) => x === e) < s.events.findIndex((x) => x.type === 'helper-switch')), 'moved before b went silent');
+  });
+});

@@ -3,8 +3,9 @@
 //
 // Definitions (bench/CHAOS.md repeats them):
 // - A server ANSWERS for address X when (a) it holds a proxy neighbour entry for X on a public port that works, or
-//   (b) it is X's owner, X is on one of its public ports that works, and its routing does not steer X's traffic
-//   to a helper (no route of hanet's with source X out of a private link): a helped owner stays silent on the LAN.
+//   (b) it is X's owner, X is on one of its public ports that works, and its routing does not steer its traffic
+//   to a helper (no route of hanet's out of a private link: only a helped owner has those): a helped owner stays
+//   silent on the LAN (its kernel answers ARP, but it does not announce, and it is not yet serving from its port).
 //   Only a server whose hanet daemon is up (running, not frozen, ready since its last start) counts: a killed or
 //   frozen daemon's kernel keeps answering with the state it had, which nothing on that server can change until
 //   the daemon runs again (that time is summed apart as STALE answering).
@@ -120,8 +121,10 @@ export class WatchModel {
     for (const { address: x, owner } of this.addresses) {
       const answering: string[] = [];
       const ownR = servers.get(owner);
-      // The owner answers unless hanet steers its traffic for X through a private link (it is being helped).
-      const steered = ownR?.routes.some((rt) => rt.prefsrc === x && this.linkByIface.has(`${owner}/${rt.dev}`)) ?? false;
+      // The owner answers unless hanet steers its traffic through a private link (it is being helped).
+      // (Its helper routes to others' addresses go out of private links too, but carry no source of its own.)
+      const mine = this.addresses.filter((a) => a.owner === owner).map((a) => a.address);
+      const steered = ownR?.routes.some((rt) => this.linkByIface.has(`${owner}/${rt.dev}`) && rt.prefsrc !== undefined && mine.includes(rt.prefsrc)) ?? false;
       if (!steered && this.ownerDirect(cond, x, owner, ownR)) answering.push(owner);
       for (const s of this.topo.servers) {
         if (s.node === owner) continue;
