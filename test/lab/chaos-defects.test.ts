@@ -98,3 +98,17 @@ test('a helper stopped with SIGTERM hands its claims back before it removes them
     assert.ok(!s.events.some((e) => e.type === 'peer-down' && e.peer === 'b' && s.events.findIndex((x) => x === e) < s.events.findIndex((x) => x.type === 'helper-switch')), 'moved before b went silent');
   });
 });
+
+test('a daemon starts while a public port is down (admin): it reports the port failed instead of crashing', async (t) => {
+  // Found by the chaos run (seed 1, #33: SIGTERM and restart of d during a takeover after an admin failure of its
+  // port): the ARP socket's first read on a down interface threw ENETDOWN and `hanet run` exited.
+  await withLive(t, 'cdown', 'pair', {}, async (lab, c) => {
+    await c.kill('a', 'SIGTERM');
+    await lab.fail('a:eth0', 'admin');
+    await c.start('a');
+    const s = await c.waitFor('a', (x) => x.publics.some((p) => !p.health.healthy), { what: 'a reports eth0 failed' });
+    assert.equal(s.publics[0]?.placement.kind, 'remote', JSON.stringify(s.publics));
+    await lab.heal('a:eth0');
+    await c.waitFor('a', (x) => x.publics.every((p) => p.health.healthy && p.placement.kind === 'own'), { timeoutMs: 15_000, what: 'failback' });
+  });
+});

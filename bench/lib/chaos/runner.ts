@@ -56,6 +56,8 @@ async function healEverything(lab: LabHandle, h: ChaosHands): Promise<void> {
   for (const p of ports) await lab.heal(p);
   await healAllLinks(lab);
   for (const n of h.cluster.servers) if (!h.cluster.running(n)) await h.startDaemon(n).catch(() => undefined);
+  h.rec.reset();
+  for (const n of h.cluster.servers) if (h.cluster.running(n)) h.down.delete(n); else h.rec.daemonDown(n);
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {

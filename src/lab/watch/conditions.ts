@@ -37,6 +37,13 @@ export class FaultRecord implements Conditions {
   portWorking(node: string, port: string): boolean { return !this.ports.has(`${node}:${port}`); }
   linkWorking(id: string, from: string): boolean { return !this.links.get(id)?.has(from); }
 
+  /** Forgets every fault (everything was healed without the record being told, e.g. after an episode failed). */
+  reset(): void {
+    this.ports.clear();
+    this.links.clear();
+    this.daemons.clear();
+  }
+
   /** Nothing is failed. */
   clear(): boolean { return this.ports.size === 0 && this.daemons.size === 0 && [...this.links.values()].every((m) => m.size === 0); }
 
