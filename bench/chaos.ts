@@ -26,6 +26,8 @@ else {
   process.stdout.write(`double answering ${result.double_answer_ms} ms (beyond one heartbeat timeout: ${result.double_answer_over_timeout_ms} ms), black holes ${result.black_hole_ms} ms, no path ${result.no_path_ms} ms, leftovers ${result.leftovers}\n`);
   process.stdout.write(`watcher: ${result.watcher.samples} samples, every ${result.watcher.intervalMs.mean} ms (p99 ${result.watcher.intervalMs.p99}), cost ${result.watcher.cost.samplersCpuPct}% + ${result.watcher.cost.watcherProcessCpuPct}% of a core\n\n`);
   process.stdout.write(kindTable(result) + '\n');
+  const worst = [...result.per_episode].sort((a, b) => b.largest_gap_ms - a.largest_gap_ms).slice(0, 5);
+  process.stdout.write(`\nlargest gaps: ${worst.map((e) => `#${e.index} ${e.kind} ${e.largest_gap_ms} ms (${e.gap_on})`).join(', ')}\n`);
   for (const u of result.unsettled) process.stdout.write(`unsettled #${u.index} ${u.kind} ${u.what}: ${u.problem}\n`);
   for (const l of result.losses) process.stdout.write(`loss at ${l.at_s} s on ${l.address}: failed ${l.failed}, broken ${l.broken}, lost ${l.lost} (${l.episode ?? 'between episodes'})\n`);
   for (const d of result.double_answers_over_timeout) process.stdout.write(`double answering ${d.address} ${d.ms} ms by ${d.who} (${d.episode ?? 'between episodes'})\n`);

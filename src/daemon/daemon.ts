@@ -232,7 +232,8 @@ export class Daemon {
 
   /**
    * Stops observing and sending. With `cleanup`, first brings the kernel back to what it was without hanet
-   * (service addresses on their own interfaces, no hanet routes or proxy entries); without it, kernel state is left
+   * (service addresses on their own interfaces, no hanet routes or proxy entries, the sysctls as they were; but a
+   * helped owner keeps its routes through the helper); without it, kernel state is left
    * as it is, like after a crash, so that a restarted daemon continues a takeover without loss.
    */
   async stop(opts: { cleanup: boolean }): Promise<{ cleaned: boolean }> {
@@ -247,9 +248,16 @@ export class Daemon {
     if (opts.cleanup) {
       const d: DesiredKernelState = this.reconciler.latest() ?? this.core.desired();
       const home = this.cfg.publics.flatMap((p) => p.addresses.map((a) => ({ family: ipFamily(a.address) ?? 4, ifname: p.iface, address: a.address, prefixLen: a.prefixLen })));
+      // A helped owner keeps the routes that carry its traffic through its helper: its own ports are down, so
+      // without them its replies have no way out, and a restart (SIGTERM, start) is no reason for an outage. The
+      // helper's lease bounds what follows if no daemon comes back; a restarted one takes them over.
+      const helped = this.core.status(this.ports.now()).publics.some((p) => p.placement.kind === 'remote');
+      const privateIfaces = new Set(this.cfg.privates.map((l) => l.iface));
+      const routes = helped ? d.routes.filter((r) => r.src !== undefined && privateIfaces.has(r.ifname)) : [];
+      if (routes.length) this.ports.log.info({ routes: routes.length }, 'keeping the routes through the helper (this node is being helped)');
       try {
         const sysctls = this.ports.sysctlsToRestore?.() ?? [];
-        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes: [], proxies: [], rules: [], sysctls });
+        await this.ports.kernel.reconcile({ addresses: home, managedAddresses: d.managedAddresses, routes, proxies: [], rules: [], sysctls });
         cleaned = true;
       } catch (err) {
         this.ports.log.error({ err: String(err) }, 'cleanup failed');

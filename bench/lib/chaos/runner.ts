@@ -1,7 +1,7 @@
 // The chaos run (issue #10): builds the quad lab, runs hanet on its four servers, the P/N/S/B workload against every
 // server at once (from the routed client and from the LAN host), the invariant watcher, then the seeded schedule of
 // faults, episode by episode; heals everything, stops the daemons, looks for leftovers and returns the numbers.
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { labUp, type LabHandle } from '../../../src/lab/lab.js';
@@ -64,6 +64,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? (() => {});
   await ensureNft();
   const name = o.name ?? 'chaos';
+  const logsDir = o.logsDir ?? `/tmp/hanet-chaos-${o.seed}`;
   const lab = await labUp(defaultTopology('quad'), { name, replace: true });
   let cluster: LiveCluster | undefined;
   const handles: WorkloadHandle[] = [];
@@ -122,14 +123,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const watch = await watcher.stop();
     await cluster.stop();
     const leftovers = await findLeftovers(lab, servers, baseline);
-    return buildResult({ seed: o.seed, startedAt, endedAt, episodes, workloads: runs, watch, leftovers, timeoutMs: HEARTBEAT_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    const input = { seed: o.seed, startedAt, endedAt, episodes, workloads: runs, watch, leftovers, timeoutMs: HEARTBEAT_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+    // Everything the numbers come from, to look into an episode later (buildResult(JSON.parse(raw)) gives them again).
+    mkdirSync(logsDir, { recursive: true });
+    writeFileSync(join(logsDir, 'raw.json'), JSON.stringify(input));
+    return buildResult(input);
   } finally {
     await Promise.all(handles.map((hd) => hd.stop().catch(() => undefined)));
     if (cluster) {
-      const dir = o.logsDir ?? `/tmp/hanet-chaos-${o.seed}`;
-      mkdirSync(dir, { recursive: true });
-      for (const n of cluster.servers) cpSync(cluster.logPath(n), join(dir, `${n}.log`), { force: true });
-      log(`daemon logs: ${dir}`);
+      mkdirSync(logsDir, { recursive: true });
+      for (const n of cluster.servers) cpSync(cluster.logPath(n), join(logsDir, `${n}.log`), { force: true });
+      log(`daemon logs and raw data: ${logsDir}`);
     }
     if (!o.keep) {
       await cluster?.stop().catch(() => undefined);

@@ -16,6 +16,8 @@
 // - The viewer DELIVERS to X when its ARP entry for X (any state with a MAC) names a working public port of a server
 //   that is the owner, or that routes X over a private link that works towards the owner, or that would hairpin it
 //   back to a directly reachable owner; with no usable entry, when some answering server would deliver.
+//   And the owner's replies have a way back: through the helper its hanet routes point at (the link works that way
+//   and the helper's public port works), or, with no such routes, out of a working public port of its own.
 //   BLACK HOLE: a path exists but the viewer does not deliver.
 export interface WatchServer {
   node: string;
@@ -125,6 +127,7 @@ export class WatchModel {
       // (Its helper routes to others' addresses go out of private links too, but carry no source of its own.)
       const mine = this.addresses.filter((a) => a.owner === owner).map((a) => a.address);
       const steered = ownR?.routes.some((rt) => this.linkByIface.has(`${owner}/${rt.dev}`) && rt.prefsrc !== undefined && mine.includes(rt.prefsrc)) ?? false;
+
       if (!steered && this.ownerDirect(cond, x, owner, ownR)) answering.push(owner);
       for (const s of this.topo.servers) {
         if (s.node === owner) continue;
@@ -137,6 +140,10 @@ export class WatchModel {
         this.topo.servers.some((s) => s.node !== owner && this.workingPublic(cond, s.node) && this.linkBothWays(cond, s.node, owner));
       const delivers = (s: string): boolean =>
         s === owner ? this.ownerDirect(cond, x, owner, ownR) : this.routesToOwner(cond, s, x, owner, servers.get(s));
+      const steering = ownR?.routes.filter((rt) => this.linkByIface.has(`${owner}/${rt.dev}`) && rt.prefsrc !== undefined && mine.includes(rt.prefsrc)) ?? [];
+      const replies = steering.length
+        ? steering.every((rt) => { const l = this.linkByIface.get(`${owner}/${rt.dev}`)!; return cond.linkWorking(l.link.id, owner) && this.workingPublic(cond, l.peer); })
+        : this.workingPublic(cond, owner);
       const v: AddressVerdict = { address: x, owner, answerers, staleAnswerers, path: {}, delivers: {}, arpPointsAt: {} };
       for (const viewer of this.topo.viewers) {
         const up = cond.portWorking(viewer.node, viewer.port);
@@ -154,7 +161,7 @@ export class WatchModel {
         } else {
           ok = answering.some((s) => delivers(s));
         }
-        v.delivers[viewer.node] = ok;
+        v.delivers[viewer.node] = ok && replies;
       }
       out.push(v);
     }
