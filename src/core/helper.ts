@@ -104,7 +104,8 @@ export class HelperSide {
       } else this.accept(link, c, false, now);
     }
     for (const [key, hc] of this.helping) {
-      if (hc.owner === owner && hc.lingerUntil === undefined && !claims.some((c) => c.lan === hc.lan)) this.end(key, hc, 'help-release', now);
+      // Only the heartbeat on the claim's own link speaks for it: the owner lists claims per link.
+      if (hc.owner === owner && hc.link === link.cfg.name && hc.lingerUntil === undefined && !claims.some((c) => c.lan === hc.lan)) this.end(key, hc, 'help-release', now);
     }
   }
 

@@ -96,3 +96,25 @@ test('silent private link, the announcement lost: the old helper still lets go o
   assert.deepEqual(proxies(sim, 'b'), []);
   assert.ok(types(sim, 'b').includes('help-superseded') || types(sim, 'b').includes('help-release'), types(sim, 'b').join(' '));
 });
+
+test('two links between an owner and its helper: the heartbeat on the link without the claim is not a release', () => {
+  // Found by the chaos run (quad, seed 1, #2): d helped b over their udp link; b's heartbeats on their serial line
+  // list no claim (the claim is on the udp link) and d took each as a release: its proxy entry went and came back
+  // every serial heartbeat (~200 ms), b's address unanswered for ~20 ms each time.
+  const sim = new Sim();
+  sim.add(defaults('b', [pub('eth0', '10.0.0.12', { arpMisses: 2 })], [priv('bd-udp', 'udp0', 'd', '192.168.102.1', '192.168.102.2', 5), priv('bd-ser', 'ser0', 'd', '192.168.101.1', '192.168.101.2', 100)]));
+  sim.add(defaults('d', [pub('eth0', '10.0.0.14', { arpMisses: 2 })], [priv('bd-udp', 'udp0', 'b', '192.168.102.2', '192.168.102.1', 5), priv('bd-ser', 'ser0', 'b', '192.168.101.2', '192.168.101.1', 100)]));
+  sim.wire('b', 'bd-udp', 'd', 'bd-udp');
+  sim.wire('b', 'bd-ser', 'd', 'bd-ser');
+  sim.advance(300);
+  sim.port('b', 'eth0', { lowerUp: false });
+  sim.advance(100);
+  assert.deepEqual(proxies(sim, 'd'), ['proxy 10.0.0.12 dev eth0'], 'd helps b');
+  let gone = 0;
+  for (let t = 0; t < 1000; t += 5) {
+    sim.advance(5, 5);
+    if (!proxies(sim, 'd').includes('proxy 10.0.0.12 dev eth0')) gone += 5;
+  }
+  assert.equal(gone, 0, `d's proxy entry for b was missing ${gone} ms: ${types(sim, 'd').join(' ')}`);
+  assert.ok(!types(sim, 'd').includes('help-release'));
+});
