@@ -152,6 +152,12 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
   // An admin-down deletes a port's IPv6 addresses, and they do not come back with the port (measured): the owner would
   // stop accepting what its helper relays. Keep them.
   if (uses6) for (const p of cfg.publics) sysctls.push({ path: `net/ipv6/conf/${p.iface}/keep_addr_on_down`, value: '1' });
+  // Two public ports on one LAN: each answers ARP only for the addresses it holds (arp_ignore 1). By default Linux
+  // answers for any local address on every port, and a neighbour that learnt an address at the other port's MAC
+  // kept sending there after that port failed (found by the chaos run: 2-3.4 s stalls).
+  for (const p of cfg.publics) {
+    if (cfg.publics.some((q) => q !== p && q.lan === p.lan)) sysctls.push({ path: `net/ipv4/conf/${p.iface}/arp_ignore`, value: '1' });
+  }
   // Strict reverse-path filtering dropped packets during failback (measured): loose mode on private links.
   for (const l of cfg.privates) sysctls.push({ path: `net/ipv4/conf/${l.iface}/rp_filter`, value: '2' });
 

@@ -137,3 +137,24 @@ test('a helped owner restarted with SIGTERM keeps its traffic on the helper mean
     }
   });
 });
+
+test('a server with two public ports on one LAN answers ARP for an address only on the port that holds it', async (t) => {
+  // Found by the chaos run (seed 1, #94 and #108: a carrier failure of a's second port stalled a's first address for
+  // 2-3.4 s): Linux answers ARP for any local address on every interface by default, so the router could learn a's
+  // first address at its second port's MAC; when that port failed nothing re-announced the first address.
+  const { fileURLToPath } = await import('node:url');
+  const arpModule = fileURLToPath(new URL('../../src/os/linux/arp.js', import.meta.url));
+  // A probe from the router for a's first address; every reply's MAC, once 300 ms have passed.
+  const script = `import(${JSON.stringify(arpModule)}).then(({ openArp }) => {
+    const s = openArp('eth1'); const macs = new Set();
+    s.onReply((r) => { if (r.senderIp === '10.0.0.11') macs.add(r.senderMac); });
+    s.sendProbe('10.0.0.11');
+    setTimeout(() => { s.close(); console.log(JSON.stringify([...macs])); }, 300);
+  });`;
+  await withLive(t, 'cflux', 'dual', {}, async (lab, c) => {
+    await c.waitFor('a', (s) => s.ready, { what: 'a ready' });
+    const eth0 = JSON.parse((await lab.exec('a', ['ip', '-j', 'link', 'show', 'eth0'], { check: true })).stdout)[0].address as string;
+    const r = await lab.exec('r', [process.execPath, '--input-type=module', '-e', script], { check: true });
+    assert.deepEqual(JSON.parse(r.stdout.trim()), [eth0], 'only eth0 answers for 10.0.0.11');
+  });
+});

@@ -36,11 +36,11 @@ test('desired: sysctls for a helper (forwarding, proxy_delay 0) and loose rp_fil
   const d = desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping: [] });
   assert.deepEqual(d.sysctls.map((s) => `${s.path}=${s.value}`), [
     'net/ipv4/conf/eth0/forwarding=1', 'net/ipv4/neigh/eth0/proxy_delay=0', 'net/ipv4/conf/eth3/forwarding=1', 'net/ipv4/neigh/eth3/proxy_delay=0',
-    'net/ipv4/conf/eth1/forwarding=1', 'net/ipv4/conf/eth1/rp_filter=2']);
+    'net/ipv4/conf/eth1/forwarding=1', 'net/ipv4/conf/eth0/arp_ignore=1', 'net/ipv4/conf/eth3/arp_ignore=1', 'net/ipv4/conf/eth1/rp_filter=2']);
   assert.ok(!d.sysctls.some((x) => x.path === 'net/ipv4/ip_forward'), 'never global forwarding');
   assert.deepEqual(d.managedAddresses.map((a) => `${a.address}@${a.ifname}`), ['10.0.0.11@eth0', '10.0.0.11@eth3', '10.0.0.13@eth0', '10.0.0.13@eth3']);
   const noHelp = desiredKernelState({ cfg: { ...cfg, takeover: { ...cfg.takeover, canHelp: false } }, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping: [] });
-  assert.deepEqual(noHelp.sysctls.map((s) => s.path), ['net/ipv4/conf/eth1/rp_filter']);
+  assert.deepEqual(noHelp.sysctls.map((s) => s.path), ['net/ipv4/conf/eth0/arp_ignore', 'net/ipv4/conf/eth3/arp_ignore', 'net/ipv4/conf/eth1/rp_filter']);
   assert.deepEqual(noHelp.rules, [], 'a node that never helps forwards nothing');
 });
 
