@@ -51,6 +51,8 @@ export class Daemon {
   private readonly events: CoreLogEvent[] = [];
   private readonly eventListeners = new Set<(e: CoreLogEvent) => void>();
   private readonly garpTimers = new Set<NodeJS.Timeout>();
+  /** Links whose peer echoes our heartbeats (see start()). */
+  private readonly echoing = new Set<string>();
   private readonly startedAt: number;
   private readonly wallNow: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -75,7 +77,15 @@ export class Daemon {
       const link = await ports.openLink(l);
       link.onMessage((m) => {
         const from = m.envelope.sender;
-        if (m.message.type === 'heartbeat' && from === l.peer) this.peerStats.heartbeat(l.name, m.message, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt });
+        if (m.message.type === 'heartbeat' && from === l.peer) {
+          this.peerStats.heartbeat(l.name, m.message, { seq: Number(m.envelope.seq), sentAt: m.envelope.sentAt });
+          // A peer that echoed our heartbeats and stops doing so no longer hears us (one-way loss towards it): its
+          // heartbeats are no sign of a working link then, so the core sees it go silent and stops sending through
+          // it (found by the chaos run: an owner kept routing into such a helper until the link healed). Peers that
+          // never echo (an older hanet) are taken at their word.
+          if (m.message.echo) this.echoing.add(l.name);
+          else if (this.echoing.has(l.name)) return;
+        }
         this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg: m.message });
       });
       link.onReject((r) => this.rejectedMessage(l.name, r.reason, r.detail ?? r.from));

@@ -158,3 +158,20 @@ test('a server with two public ports on one LAN answers ARP for an address only 
     assert.deepEqual(JSON.parse(r.stdout.trim()), [eth0], 'only eth0 answers for 10.0.0.11');
   });
 });
+
+test('one-way loss from an owner to its helper: the owner moves to another helper instead of sending into the void', async (t) => {
+  // Found by the chaos run (seed 1, #181 and #167): a's packets towards its helper b were lost, b's towards a passed.
+  // a heard b's heartbeats, so b looked alive and a kept routing through it; b heard nothing, let go when the lease
+  // ended, and a still sent its replies to b: a's traffic was black-holed until the link healed.
+  const { failLink } = await import('../../src/lab/faults.js');
+  await withLive(t, 'coneway', 'trio', {}, async (lab, c) => {
+    await lab.fail('a:eth0', 'carrier');
+    await c.waitFor('a', (s) => s.claims.some((x) => x.acked && x.helper === 'b'), { what: 'a helped by b' });
+    await failLink(lab, 'a:eth1', 'oneway', 1); // packets towards b (the link's second end) are lost
+    const t0 = Date.now();
+    // Before b's 3 s lease could end (the defect: 8 s here, a's traffic lost all along).
+    const s = await c.waitFor('a', (x) => x.claims.some((y) => y.acked && y.helper === 'd'), { timeoutMs: 2500, what: 'a helped by d' });
+    t.diagnostic(`a moved to d after ${Date.now() - t0} ms: ${s.events.slice(-6).map((e) => `${e.type}${e.reason ? `(${String(e.reason)})` : ''}`).join(' ')}`);
+    await c.waitFor('b', (s) => !s.helping.some((h) => h.owner === 'a' && !h.lingering), { what: 'b let go' });
+  });
+});
