@@ -1,7 +1,8 @@
 // Test hook, not a feature: a wall clock with an injected offset, so the lab's chaos run can step one daemon's clock
-// (issue #10) without touching the machine's clock, which every namespace shares. Only wall-clock uses see it:
-// control message send times, the replay guard's skew check, heartbeat RTT echoes, event times. Monotonic time
-// (every timeout and lease) is untouched, as a real clock step leaves CLOCK_MONOTONIC untouched.
+// (issue #10) without touching the machine's clock, which every namespace shares. It is the daemon's wall clock:
+// control-message send times, heartbeat RTT echoes, event times. The replay protection reads no wall clock
+// (src/proto/replay.ts), so a step must change nothing else; monotonic time (every timeout and lease) is untouched,
+// as a real clock step leaves CLOCK_MONOTONIC untouched.
 //   HANET_CLOCK_OFFSET_MS=<ms>       a fixed offset (may be negative) from the start
 //   HANET_CLOCK_OFFSET_FILE=<path>   the offset is the number in this file, re-read every 100 ms (a step while
 //                                    running); a missing or unreadable file means the fixed offset (or 0)

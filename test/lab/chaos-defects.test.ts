@@ -175,3 +175,27 @@ test('one-way loss from an owner to its helper: the owner moves to another helpe
     await c.waitFor('b', (s) => !s.helping.some((h) => h.owner === 'a' && !h.lingering), { what: 'b let go' });
   });
 });
+
+test('a helped owner whose wall clock steps by 40 s stays helped: nothing lost', async (t) => {
+  // The chaos run's clock step aimed at an owner during its takeover: every control message is stamped with the wall
+  // clock and a receiver refuses those more than 30 s off its own (replay protection).
+  const { startWorkload } = await import('../../src/lab/workload/index.js');
+  await withLive(t, 'cclock', 'trio', {}, async (lab, c) => {
+    const wl = await startWorkload(lab, { server: 'a', address: '10.0.0.11', persistent: { connections: 2, intervalMs: 10 }, perRequest: { intervalMs: 50 }, requestTimeoutMs: 5000 });
+    try {
+      await lab.fail('a:eth0', 'carrier');
+      await c.waitFor('a', (s) => s.claims.some((x) => x.acked), { what: 'a helped' });
+      c.setClockOffset('a', 40_000);
+      // Longer than the lease (3 s): a's renewals must keep counting.
+      await holds(5000, 'a stays helped', async () => (await c.status('a')).claims.some((x) => x.acked));
+      c.setClockOffset('a', 0);
+      await lab.heal('a:eth0');
+      await c.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { timeoutMs: 15_000, what: 'failback' });
+      const r = await wl.stop();
+      assert.deepEqual({ failed: r.failed, broken: r.broken_connections, lost: r.inflight_lost }, { failed: 0, broken: 0, lost: 0 }, `gap ${r.max_gap_ms} ms`);
+      t.diagnostic(`largest gap ${r.max_gap_ms} ms`);
+    } finally {
+      await wl.stop().catch(() => undefined);
+    }
+  });
+});

@@ -51,12 +51,15 @@ async function unsettled(h: ChaosHands, w: Watcher): Promise<string> {
   return problems.join('; ');
 }
 
-/** Waits until settled; returns '' or what was still wrong after the timeout. */
-export async function settle(h: ChaosHands, w: Watcher, timeoutMs = SETTLE_TIMEOUT_MS): Promise<string> {
+/**
+ * Waits until settled; returns '' or what was still wrong after the timeout. `stuck` says which workloads still
+ * have requests hanging (TCP backing off after an outage), so their stall is not blamed on the next fault.
+ */
+export async function settle(h: ChaosHands, w: Watcher, stuck: () => string = () => '', timeoutMs = SETTLE_TIMEOUT_MS): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    last = await unsettled(h, w);
+    last = [await unsettled(h, w), stuck()].filter(Boolean).join('; ');
     if (last === '') return '';
     if (Date.now() > deadline) return last;
     await sleep(100);
@@ -72,7 +75,7 @@ async function helperOf(h: ChaosHands, owner: string): Promise<{ helper: string;
   } catch { return undefined; }
 }
 
-export async function runEpisode(h: ChaosHands, w: Watcher, ep: Episode, seed: number, log: (s: string) => void): Promise<EpisodeRecord> {
+export async function runEpisode(h: ChaosHands, w: Watcher, ep: Episode, seed: number, log: (s: string) => void, stuck: () => string = () => ''): Promise<EpisodeRecord> {
   const rnd = prng((seed * 1_000_003 + ep.index) >>> 0); // runtime choices (a bystander, a link) stay reproducible
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   await sleep(ep.gapMs);
@@ -180,7 +183,7 @@ export async function runEpisode(h: ChaosHands, w: Watcher, ep: Episode, seed: n
     await Promise.all(bgPorts.map((p) => h.healPort(p)));
   }
   const healedAt = monoMs();
-  const problem = await settle(h, w);
+  const problem = await settle(h, w, stuck);
   const rec: EpisodeRecord = { index: ep.index, kind: ep.kind, what, start, faultAt, healedAt, settledAt: monoMs() };
   if (problem) rec.unsettled = problem;
   log(`#${ep.index} ${ep.kind} ${what} [fault at ${new Date(Date.now() - (monoMs() - faultAt)).toISOString().slice(11, 23)}]: settled ${problem ? `NOT after ${((rec.settledAt - healedAt) / 1000).toFixed(1)} s: ${problem}` : `in ${((rec.settledAt - healedAt) / 1000).toFixed(1)} s`}`);

@@ -35,6 +35,8 @@ export interface ChaosOptions {
 /** hanet's heartbeat timeout in the cluster (the default): double answering beyond it is summed apart. */
 const HEARTBEAT_TIMEOUT_MS = 200;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** More requests outstanding than this (10 slow ones, a few more in flight) means some hang. */
+const STUCK_INFLIGHT = 30;
 
 /** The udp link b-d is made the cheapest way between b and d, so takeovers of b and d go over the udp tunnel. */
 function cheapUdp(_node: string, cfg: ConfigInput): ConfigInput {
@@ -83,24 +85,32 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       { client: 'h', server: 'c', address: '10.0.0.13', viewer: 'h', port: 7101 },
     ];
     const runs: WorkloadRun[] = [];
+    const progressAt = new Map<WorkloadRun, number>();
     for (const t of targets) {
       const run: WorkloadRun = { client: t.client, address: t.address, viewer: t.viewer, progress: [] };
       runs.push(run);
       handles.push(await startWorkload(lab, {
         server: t.server, address: t.address, client: t.client, port: t.port, requestTimeoutMs: REQUEST_TIMEOUT_MS,
         persistent: { connections: 4, intervalMs: 10 }, perRequest: { intervalMs: 20 }, slow: { concurrency: 10, holdMs: 2000 },
-        bulk: { rateBytesPerSec: o.bulkRate ?? 256 * 1024 }, onProgress: (p) => run.progress.push(p),
+        bulk: { rateBytesPerSec: o.bulkRate ?? 256 * 1024 }, onProgress: (p) => { run.progress.push(p); progressAt.set(run, monoMs()); },
       }));
     }
+    // A workload is stuck while requests hang (normally ~11 outstanding: 10 slow ones and one more) or its
+    // progress lines stopped: TCP is still backing off after an outage.
+    for (const r of runs) progressAt.set(r, monoMs());
+    const stuck = (): string => runs.filter((r) => {
+      const p = r.progress[r.progress.length - 1];
+      return !p || p.inflight > STUCK_INFLIGHT || monoMs() - progressAt.get(r)! > 1000;
+    }).map((r) => `${r.client}->${r.address} has requests hanging`).join('; ');
     const startedAt = monoMs();
-    const first = await settle(hands, watcher);
+    const first = await settle(hands, watcher, stuck);
     if (first) log(`not settled before the first fault: ${first}`);
     const schedule = drawSchedule(o.seed, o.faults, chaosTopology(hands));
     const episodes: EpisodeRecord[] = [];
     for (const ep of schedule) {
       let r: EpisodeRecord;
       try {
-        r = await runEpisode(hands, watcher, ep, o.seed, log);
+        r = await runEpisode(hands, watcher, ep, o.seed, log, stuck);
       } catch (e) {
         const now = monoMs();
         r = { index: ep.index, kind: ep.kind, what: `failed to run: ${(e as Error).message}`, start: now, faultAt: now, healedAt: now, settledAt: now, unsettled: (e as Error).message };
@@ -109,12 +119,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       episodes.push(r);
       if (r.unsettled) {
         await healEverything(lab, hands);
-        const again = await settle(hands, watcher);
+        const again = await settle(hands, watcher, stuck);
         if (again) log(`  still not settled after healing everything: ${again}`);
       }
     }
     await healEverything(lab, hands);
-    const last = await settle(hands, watcher);
+    const last = await settle(hands, watcher, stuck);
     if (last) log(`not settled at the end: ${last}`);
     await sleep(500);
     const reports = await Promise.all(handles.splice(0).map((hd) => hd.stop()));
