@@ -1,5 +1,6 @@
 // The chaos run's hands: every fault it injects and heals, each keeping the watcher's fault record (FaultRecord) in
-// step with the lab (a port or link counts as failed from just before the fault until just after its heal).
+// step with the lab: a port or link counts as failed once the command that fails it is done, and as working again
+// once the command that heals it is done (a command takes ~10-100 ms: the record is never ahead of the lab).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabHandle } from '../../../src/lab/lab.js';
 import type { LiveCluster } from '../../../src/lab/live-cluster.js';
@@ -21,10 +22,11 @@ export class ChaosHands {
 
   publics(node: string): string[] { return serverPorts(this.lab.topology, node).public.map((p) => p.port); }
 
+  /** The record says failed once the port surely is (after the command), and working once it surely is again. */
   async failPort(port: string, mode: PortMode): Promise<void> {
     const [n, p] = port.split(':') as [string, string];
-    this.rec.failPort(n, p);
     await this.lab.fail(port, mode);
+    this.rec.failPort(n, p);
   }
 
   async healPort(port: string): Promise<void> {
@@ -59,8 +61,8 @@ export class ChaosHands {
 
   async failLink(id: string, fault: LinkFault, towards: 0 | 1 = 1): Promise<void> {
     const l = this.link(id);
-    this.rec.failLink(id, this.losers(l, fault, towards));
     await failLink(this.lab, id, fault, towards);
+    this.rec.failLink(id, this.losers(l, fault, towards));
   }
 
   async healLink(id: string, fault: LinkFault, towards: 0 | 1 = 1): Promise<void> {
@@ -71,8 +73,8 @@ export class ChaosHands {
 
   async unplugSerial(id: string, mode: 'hangup' | 'silent'): Promise<void> {
     const l = this.link(id);
-    this.rec.failLink(id, [l.ends[0].node, l.ends[1].node]);
     await this.lab.unplug(`${l.ends[0].node}:${l.ends[0].port}`, mode);
+    this.rec.failLink(id, [l.ends[0].node, l.ends[1].node]);
   }
 
   async plugSerial(id: string): Promise<void> {
@@ -84,8 +86,8 @@ export class ChaosHands {
   private nodeLinkIds(node: string): PrivateLinkInfo[] { return this.links.filter((l) => l.ends.some((e) => e.node === node)); }
 
   async nodeLinksDown(node: string): Promise<void> {
-    for (const l of this.nodeLinkIds(node)) this.rec.failLink(l.id, [l.ends[0].node, l.ends[1].node]);
     await nodeLinks(this.lab, node, false);
+    for (const l of this.nodeLinkIds(node)) this.rec.failLink(l.id, [l.ends[0].node, l.ends[1].node]);
   }
 
   async nodeLinksUp(node: string): Promise<void> {
