@@ -14,8 +14,9 @@
 //   either X's owner has a working public port, or another server has a working public port and a private link to
 //   the owner that works both ways. No path: nothing any HA software could do (e.g. the gateway's port is down).
 // - The viewer DELIVERS to X when its ARP entry for X (any state with a MAC) names a working public port of a server
-//   that is the owner, or that routes X over a private link that works towards the owner, or that would hairpin it
-//   back to a directly reachable owner; with no usable entry, when some answering server would deliver.
+//   that is the owner, or that routes X over a private link that works towards the owner (a server without such a
+//   route drops it: hanet's forwarding rules let through only a held claim's traffic); with no usable entry, when
+//   some answering server would deliver.
 //   And the owner's replies have a way back: through the helper its hanet routes point at (the link works that way
 //   and the helper's public port works), or, with no such routes, out of a working public port of its own.
 //   BLACK HOLE: a path exists but the viewer does not deliver.
@@ -156,8 +157,7 @@ export class WatchModel {
         if (!up) ok = false;
         else if (usable) {
           // An entry naming a MAC that is no server's public port (or a failed port) delivers nowhere.
-          ok = at !== undefined && cond.portWorking(at.node, at.port) &&
-            (delivers(at.node) || (at.node !== owner && this.ownerDirect(cond, x, owner, ownR)));
+          ok = at !== undefined && cond.portWorking(at.node, at.port) && delivers(at.node);
         } else {
           ok = answering.some((s) => delivers(s));
         }
