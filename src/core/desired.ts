@@ -146,7 +146,7 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
     // The rules refuse everything those interfaces would forward but a held claim's traffic: nothing crosses between
     // the public LAN and the private links otherwise (docs/security.md).
     for (const f of uses6 ? [4, 6] as Family[] : [4] as Family[]) {
-      for (const iface of forwardingIfaces) rules.push({ family: f, priority: RULE_DENY_PRIORITY, iif: iface, action: 'prohibit' });
+      for (const iface of forwardingIfaces) rules.push({ family: f, priority: RULE_DENY_PRIORITY, iif: iface, action: 'blackhole' });
     }
   }
   // An admin-down deletes a port's IPv6 addresses, and they do not come back with the port (measured): the owner would

@@ -181,7 +181,7 @@ export const formatProxy = (p: ProxySpec): string => `proxy ${p.address} dev ${p
 export function formatRule(r: RuleSpec): string {
   const n = normRule(r);
   return [n.iif !== undefined && `iif ${n.iif}`, n.src !== undefined && `from ${n.src}/${n.srcLen}`, n.dst !== undefined && `to ${n.dst}/${n.dstLen}`,
-    n.action === 'prohibit' ? 'prohibit' : 'lookup main', `prio ${n.priority}`].filter(Boolean).join(' ');
+    n.action === 'lookup-main' ? 'lookup main' : n.action, `prio ${n.priority}`].filter(Boolean).join(' ');
 }
 const ipf = (f: Family): string => (f === 6 ? 'ip -6' : 'ip');
 

@@ -16,10 +16,15 @@ export interface RouteSpec {
 export interface ProxySpec { family: Family; ifname: string; address: string }
 /**
  * A policy routing rule: packets that came in on `iif` (and go to `dst`/come from `src`, when given) are looked up in
- * the main table ('lookup-main') or refused ('prohibit'). Rules select forwarded traffic only when `iif` is set (local
+ * the main table ('lookup-main') or dropped ('blackhole'). Rules select forwarded traffic only when `iif` is set (local
  * traffic has iif lo). Identity: every field.
  */
-export interface RuleSpec { family: Family; priority: number; iif?: string; dst?: string; dstLen?: number; src?: string; srcLen?: number; action: 'lookup-main' | 'prohibit' }
+/**
+ * `blackhole`: dropped silently. An ICMP error instead ('prohibit', what an earlier version installed: only read back,
+ * to be removed) made a client's connection attempt fail at once when a stale neighbour entry still sent it to a
+ * helper that had let go, instead of retrying and reaching the new one (found by the chaos run).
+ */
+export interface RuleSpec { family: Family; priority: number; iif?: string; dst?: string; dstLen?: number; src?: string; srcLen?: number; action: 'lookup-main' | 'blackhole' | 'prohibit' }
 /** path like 'net/ipv4/conf/eth0/rp_filter' (relative to /proc/sys). */
 /** `onlyIf`: write `value` only while the current value is this one (e.g. accept_ra 1 -> 2, never 0 -> 2). */
 export interface SysctlSpec { path: string; value: string; onlyIf?: string }

@@ -123,5 +123,6 @@ export const FRA_TABLE = 15;
 export const FRA_OIFNAME = 17;
 export const FRA_PROTOCOL = 21;
 export const FR_ACT_TO_TBL = 1;
+export const FR_ACT_BLACKHOLE = 6;
 export const FR_ACT_PROHIBIT = 8;
 export const FIB_RULE_INVERT = 0x2;

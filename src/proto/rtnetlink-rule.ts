@@ -10,7 +10,7 @@ export interface RuleMsg {
   dstLen: number;
   srcLen: number;
   tos: number;
-  /** FR_ACT_* (FR_ACT_TO_TBL: look up `table`; FR_ACT_PROHIBIT: drop with EACCES / ICMP prohibited). */
+  /** FR_ACT_* (FR_ACT_TO_TBL: look up `table`; FR_ACT_BLACKHOLE: drop silently; FR_ACT_PROHIBIT: drop with EACCES / ICMP prohibited). */
   action: number;
   /** FIB_RULE_* flags (FIB_RULE_INVERT: the rule matches when its selectors do not). */
   flags: number;

@@ -199,3 +199,37 @@ test('a helped owner whose wall clock steps by 40 s stays helped: nothing lost',
     }
   });
 });
+
+test('a packet for an address a server no longer carries is dropped silently, not refused: the client retries instead of failing', async (t) => {
+  // Found by the chaos run (seed 295, #7, on a base with forwarding rules): a LAN host's stale ARP entry still named
+  // the helper that had just let go; the helper's "prohibit" rule answered the connection attempt with an ICMP error
+  // and the client's connect failed at once (EHOSTUNREACH) instead of retrying and reaching the new helper.
+  const { failLink } = await import('../../src/lab/faults.js');
+  // Connection attempts answered within 500 ms (before TCP's first SYN retransmission, 1 s): refused, or 'timeout'.
+  const connectScript = `const s = require('node:net').connect({ host: '10.0.0.11', port: 9 });
+    const t = setTimeout(() => { console.log('timeout'); process.exit(0); }, 500);
+    s.on('connect', () => { console.log('connected'); process.exit(0); });
+    s.on('error', (e) => { console.log(e.code); process.exit(0); });`;
+  await withLive(t, 'cdrop', 'trio', {}, async (lab, c) => {
+    await lab.fail('a:eth0', 'carrier');
+    const first = (await c.waitFor('a', (s) => s.claims.some((x) => x.acked), { what: 'a helped' })).claims[0]!.helper;
+    const [other, link] = first === 'b' ? ['d', 'a:eth1'] : ['b', 'a:eth2'];
+    await failLink(lab, link, 'cut');
+    await c.waitFor('a', (s) => s.claims.some((x) => x.acked && x.helper === other), { what: `a helped by ${other}` });
+    await c.waitFor(first, (s) => !s.helping.some((h) => h.owner === 'a'), { timeoutMs: 15_000, what: `${first} forgot a (linger over)` });
+    // The router still believes the first helper answers for a (a stale entry, as neighbours have until the new
+    // helper's announcement reaches them).
+    const mac = JSON.parse((await lab.exec(first, ['ip', '-j', 'link', 'show', 'eth0'], { check: true })).stdout)[0].address as string;
+    const attempt = async () => {
+      await lab.exec('r', ['ip', 'neigh', 'replace', '10.0.0.11', 'lladdr', mac, 'dev', 'eth1', 'nud', 'reachable'], { check: true });
+      return lab.exec('c', [process.execPath, '-e', connectScript], { check: true });
+    };
+    // The kernel rate-limits its ICMP errors per sender with a token bucket that starts empty (ip_rt_error_cost 1 s):
+    // a first attempt makes the client known, the second, more than a second later, would get the error.
+    await attempt();
+    await new Promise((res) => setTimeout(res, 1200));
+    const r = await attempt();
+    t.diagnostic(`connect through ${first}: ${r.stdout.trim()}`);
+    assert.notEqual(r.stdout.trim(), 'EHOSTUNREACH', `${first} refused the packet with an ICMP error`);
+  });
+});

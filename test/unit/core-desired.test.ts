@@ -47,7 +47,7 @@ test('desired: sysctls for a helper (forwarding, proxy_delay 0) and loose rp_fil
 test('desired: forwarding rules: nothing from a public port or a private link, but a held claim\'s traffic, while it is held', () => {
   const rules = (helping: HelperClaim[]) => desiredKernelState({ cfg, placement: () => ({ kind: 'own' }), usable: () => true, helperIface: () => 'eth0', peerLink6: () => 'fe80::2', helping })
     .rules!.map((r) => formatRule(r)).sort();
-  const deny = ['iif eth0 prohibit prio 1001', 'iif eth1 prohibit prio 1001', 'iif eth3 prohibit prio 1001'];
+  const deny = ['iif eth0 blackhole prio 1001', 'iif eth1 blackhole prio 1001', 'iif eth3 blackhole prio 1001'];
   assert.deepEqual(rules([]), deny);
   const allow = ['iif eth0 to 10.0.0.12/32 lookup main prio 1000', 'iif eth1 from 10.0.0.12/32 lookup main prio 1000', 'iif eth3 to 10.0.0.12/32 lookup main prio 1000'];
   assert.deepEqual(rules([held()]), [...allow, ...deny].sort());

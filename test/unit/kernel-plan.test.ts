@@ -232,7 +232,7 @@ test('property: planning again from the state the ops leave (an incremental reco
   const addr = fc.constantFrom<AddrSpec>(A_PUB, SVC, { family: 4, ifname: 'eth1', address: '10.0.0.100', prefixLen: 32 }, { family: 6, ifname: 'eth0', address: '2001:db8::11', prefixLen: 64 });
   const route = fc.constantFrom<RouteSpec>(TO_A, viaB('0.0.0.0', 1), viaB('128.0.0.0', 1), { ...viaB('0.0.0.0', 1), via: '192.168.100.9' }, { family: 6, dst: '::', dstLen: 1, ifname: 'eth1', via: 'fe80::2' });
   const proxy = fc.constantFrom<ProxySpec>(PROXY_A, { ...PROXY_A, address: '10.0.0.12' }, { family: 6, ifname: 'eth0', address: '2001:db8::12' });
-  const rule = fc.constantFrom<RuleSpec>({ family: 4, priority: 1001, iif: 'eth0', action: 'prohibit' }, { family: 4, priority: 1000, iif: 'eth0', dst: '10.0.0.11', dstLen: 32, action: 'lookup-main' }, { family: 6, priority: 1001, iif: 'eth1', action: 'prohibit' });
+  const rule = fc.constantFrom<RuleSpec>({ family: 4, priority: 1001, iif: 'eth0', action: 'blackhole' }, { family: 4, priority: 1000, iif: 'eth0', dst: '10.0.0.11', dstLen: 32, action: 'lookup-main' }, { family: 6, priority: 1001, iif: 'eth1', action: 'prohibit' });
   const sysctl = fc.record({ path: fc.constantFrom('a', 'b', 'c/accept_ra'), value: fc.constantFrom('0', '1', '2') });
   const state = fc.record({ addresses: fc.uniqueArray(addr), routes: fc.uniqueArray(route), proxies: fc.uniqueArray(proxy), rules: fc.uniqueArray(rule), sysctls: fc.uniqueArray(sysctl, { selector: (s) => s.path }) });
   fc.assert(fc.property(state, state, (actual, d) => {

@@ -3,17 +3,18 @@
 import { HANET_RTPROT, normRule } from '../../core/kernel-plan.js';
 import type { Family, RuleSpec } from '../../core/kernel-types.js';
 import { afToFamily, familyToAf } from '../../proto/inet.js';
-import { FR_ACT_PROHIBIT, FR_ACT_TO_TBL, NLM_F_CREATE, NLM_F_EXCL, RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE, encodeRule, type RuleMsg } from '../../proto/netlink.js';
+import { FR_ACT_BLACKHOLE, FR_ACT_PROHIBIT, FR_ACT_TO_TBL, NLM_F_CREATE, NLM_F_EXCL, RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE, encodeRule, type RuleMsg } from '../../proto/netlink.js';
 import { NetlinkError, type NetlinkSocket } from './netlink.js';
 
 const RT_TABLE_MAIN = 254;
+const ACTIONS: Record<RuleSpec['action'], number> = { 'lookup-main': FR_ACT_TO_TBL, blackhole: FR_ACT_BLACKHOLE, prohibit: FR_ACT_PROHIBIT };
 const ENOENT = 2, EEXIST = 17;
 
 function ruleMsg(rule: RuleSpec, withProto: boolean): RuleMsg {
   const r = normRule(rule);
   const m: RuleMsg = {
     family: familyToAf(r.family), dstLen: r.dst !== undefined ? r.dstLen! : 0, srcLen: r.src !== undefined ? r.srcLen! : 0, tos: 0,
-    action: r.action === 'prohibit' ? FR_ACT_PROHIBIT : FR_ACT_TO_TBL, flags: 0, table: r.action === 'prohibit' ? 0 : RT_TABLE_MAIN, priority: r.priority,
+    action: ACTIONS[r.action], flags: 0, table: r.action === 'lookup-main' ? RT_TABLE_MAIN : 0, priority: r.priority,
   };
   if (r.iif !== undefined) m.iifname = r.iif;
   if (r.dst !== undefined) m.dst = r.dst;
@@ -31,7 +32,7 @@ export async function readRules(nl: NetlinkSocket): Promise<RuleSpec[]> {
       if (r.kind !== 'rule' || r.msg.protocol !== HANET_RTPROT) continue;
       const f = afToFamily(r.msg.family);
       if (!f || r.msg.priority === undefined) continue;
-      const spec: RuleSpec = { family: f, priority: r.msg.priority, action: r.msg.action === FR_ACT_PROHIBIT ? 'prohibit' : 'lookup-main' };
+      const spec: RuleSpec = { family: f, priority: r.msg.priority, action: r.msg.action === FR_ACT_BLACKHOLE ? 'blackhole' : r.msg.action === FR_ACT_PROHIBIT ? 'prohibit' : 'lookup-main' };
       if (r.msg.iifname !== undefined) spec.iif = r.msg.iifname;
       if (r.msg.dst !== undefined) { spec.dst = r.msg.dst; spec.dstLen = r.msg.dstLen; }
       if (r.msg.src !== undefined) { spec.src = r.msg.src; spec.srcLen = r.msg.srcLen; }
