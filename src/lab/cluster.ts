@@ -156,6 +156,34 @@ export function writeClusterFiles(lab: LabHandle, opts: ClusterOptions = {}): { 
   return { dir, servers };
 }
 
+/** A daemon's status through its control socket. */
+export async function daemonStatus(socket: string, node: string): Promise<DaemonStatus> {
+  const [line] = await askControl(socket, { cmd: 'status' });
+  if (!line) throw new HanetError('HANET_ERR_CONTROL', `no status from ${node}`);
+  return JSON.parse(line) as DaemonStatus;
+}
+
+/** Polls a daemon's status until `pred` holds; throws when it exits or after the timeout (with the last status). */
+export async function waitForStatus(
+  node: string, get: () => Promise<DaemonStatus>, running: () => boolean, log: string,
+  pred: (s: DaemonStatus) => boolean, o: { timeoutMs?: number; what?: string } = {},
+): Promise<DaemonStatus> {
+  const deadline = Date.now() + (o.timeoutMs ?? 10_000);
+  let last: DaemonStatus | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    if (!running()) throw new LabError(`hanet on ${node} exited (log: ${log})`);
+    try {
+      last = await get();
+      if (pred(last)) return last;
+    } catch (err) { lastErr = err; }
+    if (Date.now() > deadline) {
+      throw new HanetError('HANET_ERR_TIMEOUT', `timed out waiting for ${o.what ?? 'a condition'} on ${node}; last status: ${last ? JSON.stringify({ publics: last.publics, claims: last.claims, helping: last.helping }) : String(lastErr)}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): Promise<Cluster> {
   const { dir, servers } = writeClusterFiles(lab, opts);
   const procs = new Map<string, ChildProcess>();
@@ -185,27 +213,8 @@ export async function startCluster(lab: LabHandle, opts: ClusterOptions = {}): P
       await exited.get(n);
       clearTimeout(t);
     },
-    async status(n) {
-      const [line] = await askControl(cluster.socketPath(n), { cmd: 'status' });
-      if (!line) throw new HanetError('HANET_ERR_CONTROL', `no status from ${n}`);
-      return JSON.parse(line) as DaemonStatus;
-    },
-    async waitFor(n, pred, o = {}) {
-      const deadline = Date.now() + (o.timeoutMs ?? 10_000);
-      let last: DaemonStatus | undefined;
-      let lastErr: unknown;
-      for (;;) {
-        if (!procs.has(n)) throw new LabError(`hanet on ${n} exited (log: ${cluster.logPath(n)})`);
-        try {
-          last = await cluster.status(n);
-          if (pred(last)) return last;
-        } catch (err) { lastErr = err; }
-        if (Date.now() > deadline) {
-          throw new HanetError('HANET_ERR_TIMEOUT', `timed out waiting for ${o.what ?? 'a condition'} on ${n}; last status: ${last ? JSON.stringify({ publics: last.publics, claims: last.claims, helping: last.helping }) : String(lastErr)}`);
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
+    status: (n) => daemonStatus(cluster.socketPath(n), n),
+    waitFor: (n, pred, o = {}) => waitForStatus(n, () => cluster.status(n), () => procs.has(n), cluster.logPath(n), pred, o),
     async stop() {
       await Promise.all([...procs.keys()].map((n) => cluster.kill(n, 'SIGTERM')));
     },

@@ -5,11 +5,8 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { HanetError } from '../errors.js';
-import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
-import { writeClusterFiles, type ClusterOptions } from './cluster.js';
+import { daemonStatus, waitForStatus, writeClusterFiles, type ClusterOptions } from './cluster.js';
 import { LabError } from './errors.js';
 import { hanetArgv, type LabHandle } from './handle.js';
 import { IP } from './iproute.js';
@@ -127,27 +124,10 @@ class Live implements LiveCluster {
     writeFileSync(this.clockPath(n), `${Math.round(offsetMs)}\n`);
   }
 
-  async status(n: string): Promise<DaemonStatus> {
-    const [line] = await askControl(this.socketPath(n), { cmd: 'status' });
-    if (!line) throw new HanetError('HANET_ERR_CONTROL', `no status from ${n}`);
-    return JSON.parse(line) as DaemonStatus;
-  }
+  status(n: string): Promise<DaemonStatus> { return daemonStatus(this.socketPath(n), n); }
 
-  async waitFor(n: string, pred: (s: DaemonStatus) => boolean, o: { timeoutMs?: number; what?: string } = {}): Promise<DaemonStatus> {
-    const deadline = Date.now() + (o.timeoutMs ?? 10_000);
-    let last: DaemonStatus | undefined;
-    let lastErr: unknown;
-    for (;;) {
-      if (!this.running(n)) throw new LabError(`hanet on ${n} exited (log: ${this.logPath(n)})`);
-      try {
-        last = await this.status(n);
-        if (pred(last)) return last;
-      } catch (err) { lastErr = err; }
-      if (Date.now() > deadline) {
-        throw new HanetError('HANET_ERR_TIMEOUT', `timed out waiting for ${o.what ?? 'a condition'} on ${n}; last status: ${last ? JSON.stringify({ publics: last.publics, claims: last.claims, helping: last.helping }) : String(lastErr)}`);
-      }
-      await sleep(25);
-    }
+  waitFor(n: string, pred: (s: DaemonStatus) => boolean, o: { timeoutMs?: number; what?: string } = {}): Promise<DaemonStatus> {
+    return waitForStatus(n, () => this.status(n), () => this.running(n), this.logPath(n), pred, o);
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,7 @@
 // a with a second public port (eth1) on the LAN, a LAN-local host h besides the routed client cl; private links of
 // every kind: an Ethernet ring a-b-c-d-a plus the diagonal a-c, a serial line b-d and a udp link b-d over a
 // routed private network (b - r2 - d). The client is `cl` because `c` is a server here.
-import { SWITCH, server } from './parts.js';
+import { ROUTER_AND_SWITCH, server } from './parts.js';
 
 /** The client behind the router (not `c`: that is a server here). */
 const ROUTED_CLIENT = `  cl:
@@ -17,14 +17,7 @@ export const QUAD_YAML = `
 name: quad
 description: client cl - router r - switch sw - servers a, b, c, d and LAN host h; private ring a-b-c-d-a, diagonal a-c, serial b-d, udp b-d over router r2
 nodes:
-${ROUTED_CLIENT}  r:
-    role: router
-    ports:
-      - { name: eth0, addresses: [10.9.0.1/24] }
-      - { name: eth1, addresses: [10.0.0.1/24], switch: sw }
-    sysctls:
-      net.ipv4.ip_forward: 1
-${SWITCH}  h:
+${ROUTED_CLIENT}${ROUTER_AND_SWITCH}  h:
     role: client
     ports:
       - { name: eth0, addresses: [10.0.0.50/24], switch: sw }
