@@ -30,6 +30,8 @@ export class PublicHealth {
   private lowerUp = false;
   /** Probe targets' last status: gateways (one per family) and LAN peers; reset when the carrier changes. */
   private readonly targets = new Map<string, { gateway: boolean; misses: number; confirmed: boolean; replyAt?: number }>();
+  /** The targets probed now (keepTargets); undefined until the first list: every status counts. */
+  private probed: ReadonlySet<string> | undefined;
   private rttMs: number | undefined;
   private lastReplyAt: number | undefined;
   private everFailed = false;
@@ -57,6 +59,10 @@ export class PublicHealth {
    * LAN peer, probed to tell this port's failure from the gateway's).
    */
   target(now: number, target: string, gateway: boolean, misses: number, confirmed: boolean, rttMs?: number): void {
+    // A status of a target no longer probed (it was in flight when the list changed) is dropped: kept, it would never
+    // be updated again, and a stale "peer answering" turned every later failure of this port into "the gateway is
+    // unreachable" (found by the chaos run: a slow start, peers coming up one by one).
+    if (this.probed && !this.probed.has(target)) return;
     this.targets.set(target, { gateway, misses, confirmed, ...(confirmed && misses === 0 ? { replyAt: now } : {}) });
     if (gateway && misses === 0 && confirmed) {
       this.lastReplyAt = now;
@@ -67,6 +73,7 @@ export class PublicHealth {
 
   /** Targets no longer probed are forgotten. */
   keepTargets(targets: readonly string[]): void {
+    this.probed = new Set(targets);
     for (const t of [...this.targets.keys()]) if (!targets.includes(t)) this.targets.delete(t);
   }
 

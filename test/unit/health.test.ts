@@ -84,3 +84,25 @@ test('carrier back but the gateway silent: stays failed, then arp-timeout', () =
   probes(h, 130, 140, () => false);
   assert.equal(h.view(140).reason, 'arp-timeout');
 });
+
+test('a late status of a target no longer probed is dropped: it cannot stand for a LAN peer answering', () => {
+  // Found by the chaos run (seed 1, #111 slow start then #113): peers came up one by one, a peer was probed for a
+  // few ms, and its first reply arrived after the probe list had dropped it. Kept, it "answered" for ever, and the
+  // port's later silent failure was judged a gateway outage: no takeover.
+  const h = mk();
+  h.keepTargets([GW, PEER]);
+  probes(h, 0, 50, () => true);
+  h.target(55, '10.0.0.14', false, 0, true, 0.1); // the late reply of a target dropped from the list
+  probes(h, 60, 100, () => false, () => false);
+  assert.deepEqual([h.view(100).healthy, h.view(100).reason], [false, 'arp-timeout']);
+});
+
+test('a target added to the probe list counts from its first status', () => {
+  const h = mk();
+  const probeList = (ts: string[]): void => { counters.get(h)!.c.setTargets(ts); h.keepTargets(ts); }; // as the core and the monitor do
+  probeList([GW]);
+  probes(h, 0, 50, () => true);
+  probeList([GW, PEER]);
+  probes(h, 60, 100, () => false, () => true);
+  assert.deepEqual([h.view(100).healthy, h.view(100).reason], [true, 'gateway-unreachable']);
+});
