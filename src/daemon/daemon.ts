@@ -86,6 +86,11 @@ export class Daemon {
           if (m.message.echo) this.echoing.add(l.name);
           else if (this.echoing.has(l.name)) return;
         }
+        // A message that can start a claim comes after every announcement already queued on our LAN ports: read
+        // those first, while they are judged without the claim. Else the announcement of the helper the owner just
+        // left, read after our help began, made us let go at once (found by the chaos run: the owner's address
+        // unanswered for 2 s).
+        if (m.message.type === 'takeover' || (m.message.type === 'heartbeat' && m.message.claims.length > 0)) this.drainNeighbours();
         this.feed({ type: 'message', at: ports.now(), link: l.name, from, msg: m.message });
       });
       link.onReject((r) => this.rejectedMessage(l.name, r.reason, r.detail ?? r.from));
@@ -176,6 +181,12 @@ export class Daemon {
     // Listeners (metrics, hooks, `hanet events --follow`) must not break the effect loop.
     for (const l of this.eventListeners) {
       try { l(ev); } catch (err) { this.ports.log.error({ event: ev.type, err: String(err) }, 'event listener failed'); }
+    }
+  }
+
+  private drainNeighbours(): void {
+    for (const [iface, n] of this.neighbours) {
+      try { n.drain(); } catch (err) { this.ports.log.warn({ iface, err: String(err) }, 'neighbour socket read failed'); }
     }
   }
 
