@@ -112,7 +112,9 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
       for (const q of cfg.publics) if (q.lan === hc.lan) rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: q.iface, dst: a, dstLen: hostPrefixLen(f), action: 'lookup-main' });
       rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: link.iface, src: a, srcLen: hostPrefixLen(f), action: 'lookup-main' });
     }
-    if (hc.lingerUntil === undefined) {
+    // L3 (a routed fabric): no proxy entries; the host route above is what BIRD learns (protocol 78) and announces.
+    const l3 = cfg.publics.some((p) => p.lan === hc.lan && p.mode === 'l3');
+    if (hc.lingerUntil === undefined && !l3) {
       const iface = s.helperIface(hc.lan);
       if (iface) for (const a of hc.addresses) proxies.push({ family: famOf(a), ifname: iface, address: a });
     }

@@ -142,7 +142,8 @@ export class HelperSide {
 
   /** Every claim ended and someone else announced its addresses (or none was held). */
   handedOver(): boolean {
-    return this.claims().every((h) => h.lingerUntil !== undefined && h.announcedElsewhere === true);
+    // On an L3 fabric nobody announces on our link: the owner's new helper (or the owner) is reached by its own route.
+    return this.claims().every((h) => h.lingerUntil !== undefined && (h.announcedElsewhere === true || this.lans.isL3(h.lan)));
   }
 
   /** This process stalled for `ms`: leases and lingers are judged as if time had stopped meanwhile. */
@@ -178,7 +179,7 @@ export class HelperSide {
         hc.iface = iface;
         this.gate.after((ok) => {
           if (!ok) return true;
-          if (iface && hc.lingerUntil === undefined && this.helping.get(key) === hc && hc.iface === iface) this.out.announce(iface, hc.addresses);
+          if (iface && hc.lingerUntil === undefined && this.helping.get(key) === hc && hc.iface === iface && !this.lans.isL3(hc.lan)) this.out.announce(iface, hc.addresses);
           return false;
         });
       }
@@ -248,7 +249,8 @@ export class HelperSide {
       hc.confirmed = true;
       if (reply) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });
       hc.iface = this.lans.helperIface(c.lan);
-      if (hc.iface) this.out.announce(hc.iface, hc.addresses);
+      // L3: the host route is the announcement (BIRD learns it from the kernel); nothing is sent on the link.
+      if (hc.iface && !this.lans.isL3(c.lan)) this.out.announce(hc.iface, hc.addresses);
       return false;
     });
   }

@@ -28,8 +28,26 @@ export const probeSchema = z.strictObject({
   }),
 });
 
+export const PUBLIC_MODES = ['l2', 'l3'] as const;
+export type PublicMode = (typeof PUBLIC_MODES)[number];
+
+/** The BGP session of an L3 interface with its top-of-rack router: what `hanet config bird` writes into the snippet. */
+export const bgpSchema = z.strictObject({
+  local_as: z.number().int().min(1).max(4_294_967_295).meta({ description: "This server's AS number in its BGP session with the ToR router." }),
+  peer_as: z.number().int().min(1).max(4_294_967_295).meta({ description: "The ToR router's AS number." }),
+  neighbor: gateway.schema.optional().meta({ description: "The ToR router's address for the BGP session. Default: the interface's IPv4 gateway (or its IPv6 one)." }),
+});
+
 export const publicSchema = z.strictObject({
   interface: ifName.meta({ description: 'The public interface (a switch port of this server).' }),
+  mode: z.enum(PUBLIC_MODES).default('l2').meta({
+    description: 'How a helper makes this LAN\'s addresses reach it when this server fails. l2: the helper is on the same Ethernet ' +
+      'segment and answers ARP/NDP for them (proxy entries, gratuitous ARP). l3: the servers are in routed racks (a ToR router ' +
+      'per rack, BGP in the fabric); the helper installs a host route (/32, /128, route protocol 78) to them over the private link ' +
+      'and BIRD announces it to its ToR (docs/l3.md, `hanet config bird`). With l3, `lan` names the routed fabric: use the same ' +
+      'name on every server, whatever its rack subnet.',
+  }),
+  bgp: bgpSchema.optional().meta({ description: 'mode l3 only: the BGP session with the ToR router that `hanet config bird` writes (optional).' }),
   lan: lanName.default('lan0').meta({
     description: 'Name of the LAN segment. Use the same name on every server attached to the same segment: a helper can only answer ' +
       'for addresses of a LAN it is attached to.',
@@ -82,6 +100,7 @@ export const publicSchema = z.strictObject({
   } else if (p.default_route === true) {
     ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'is required when default_route is true (it is the next hop of the default route)' });
   }
+  if (p.bgp !== undefined && p.mode !== 'l3') ctx.addIssue({ code: 'custom', path: ['bgp'], message: 'is for mode l3 only (this interface is mode l2)' });
   const seen = new Map<string, number>();
   addrs.forEach((a, i) => {
     const c = address.parse(a);
@@ -99,12 +118,16 @@ type RawPublic = z.output<typeof publicSchema>;
 
 /** One typed public interface: addresses with their prefix, and the default route resolved over all interfaces. */
 export function toPublic(p: RawPublic, i: number, all: readonly RawPublic[]) {
-  const { addresses, default_route: defaultRoute, gateway: gw, ...rest } = p;
+  const { addresses, default_route: defaultRoute, gateway: gw, bgp, ...rest } = p;
+  const gateways = gatewayList(gw).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!);
+  const neighbor = bgp?.neighbor !== undefined ? gateway.parse(bgp.neighbor) : gateways[0];
   return {
     ...camelKeys(rest),
     addresses: addresses.map((a) => address.parse(a)!),
     /** One gateway per family (canonical text), IPv4 first. */
-    gateways: gatewayList(gw).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!),
+    gateways,
+    /** mode l3: the BGP session with the ToR (neighbor resolved: default the first gateway). */
+    ...(bgp ? { bgp: { localAs: bgp.local_as, peerAs: bgp.peer_as, ...(neighbor !== undefined ? { neighbor } : {}) } } : {}),
     defaultRoute: defaultRoute ?? (i === 0 && !all.some((q) => q.default_route === true)),
   };
 }
