@@ -47,7 +47,7 @@ export const publicSchema = z.strictObject({
       'and BIRD announces it to its ToR (docs/l3.md, `hanet config bird`). With l3, `lan` names the routed fabric: use the same ' +
       'name on every server, whatever its rack subnet.',
   }),
-  bgp: bgpSchema.optional().meta({ description: 'mode l3 only: the BGP session with the ToR router that `hanet config bird` writes (optional).' }),
+  bgp: bgpSchema.optional().meta({ description: 'The BGP session with the ToR router that `hanet config bird` writes for a mode l3 interface (optional; unused in mode l2).' }),
   lan: lanName.default('lan0').meta({
     description: 'Name of the LAN segment. Use the same name on every server attached to the same segment: a helper can only answer ' +
       'for addresses of a LAN it is attached to.',
@@ -100,7 +100,6 @@ export const publicSchema = z.strictObject({
   } else if (p.default_route === true) {
     ctx.addIssue({ code: 'custom', path: ['gateway'], message: 'is required when default_route is true (it is the next hop of the default route)' });
   }
-  if (p.bgp !== undefined && p.mode !== 'l3') ctx.addIssue({ code: 'custom', path: ['bgp'], message: 'is for mode l3 only (this interface is mode l2)' });
   const seen = new Map<string, number>();
   addrs.forEach((a, i) => {
     const c = address.parse(a);
