@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../src/config/schema.js';
 import { birdSnippet } from '../../src/config/bird.js';
+import { birdFindings } from '../../src/doctor/bird.js';
 import { toCoreConfig } from '../../src/daemon/core-config.js';
 
 const doc = (pub: Record<string, unknown>, more: Array<Record<string, unknown>> = []) => ({
@@ -48,4 +49,14 @@ test('config bird: BIRD itself accepts the snippet (bird -p), when bird is insta
   writeFileSync(conf, `router id 10.1.0.10;\nprotocol device {}\n${birdSnippet(parsed(doc({ mode: 'l3', bgp: { local_as: 65011, peer_as: 65001 } })))}`);
   try { execFileSync('bird', ['--version'], { stdio: 'ignore' }); } catch { t.skip('bird not installed'); return; }
   assert.doesNotThrow(() => execFileSync('bird', ['-p', '-c', conf], { stdio: 'pipe' }));
+});
+
+test('doctor bird: blocks when BIRD does not answer, warns without the kernel protocols, ok with them', () => {
+  assert.equal(birdFindings({ status: { error: 'Unable to connect to server control socket' } }, [4])[0]!.severity, 'block');
+  const up = 'BIRD 2.0.12 ready.\nBIRD 2.0.12\nRouter ID is 10.1.0.10\nDaemon is up and running\n';
+  const w = birdFindings({ status: { out: up }, protocols: 'Name       Proto      Table      State  Since         Info\ndevice1    Device     ---        up     18:00:00.000\n' }, [4, 6]);
+  assert.equal(w[0]!.severity, 'warn');
+  assert.match(w[0]!.message, /hanet_kernel4, hanet_kernel6/);
+  const good = birdFindings({ status: { out: up }, protocols: 'hanet_kernel4 Kernel master4 up 18:00:00.000\n' }, [4]);
+  assert.deepEqual(good.map((f) => f.severity), ['ok']);
 });
