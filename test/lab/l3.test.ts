@@ -1,0 +1,90 @@
+// Lab tests of L3 mode (issue 15, docs/l3.md) on the `l3` topology: servers in two racks behind their ToR routers,
+// BGP (BIRD) between servers, ToRs and spine. When a's uplink fails, b in the other rack installs the host route to
+// a's address (route protocol 78), BIRD announces it, the spine routes a's traffic to rack 2 and b relays it over the
+// private link: under the P/N/S/B workload nothing is lost. Root needed (namespaces); skipped without it.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { waitFor } from '../helpers.js';
+import type { LabHandle } from '../../src/lab/lab.js';
+import { startWorkload } from '../../src/lab/workload/index.js';
+import type { WorkloadReport } from '../../src/lab/workload/index.js';
+import { assertNothingLost, failedBack, hanetRoutes, proxiesOf, tookOver, withCluster } from './failover-suite.js';
+
+const A = '10.1.0.10';
+const IDLE_B = 'default via 10.2.0.1 dev eth0 metric 4242';
+const IDLE_A = 'default via 10.1.0.1 dev eth0 metric 4242';
+
+/** The spine's route to a's address: the /32 through rack 2 while b announces it, else undefined. */
+async function spineHostRoute(lab: LabHandle): Promise<string | undefined> {
+  const out = (await lab.exec('s', ['ip', 'route', 'show', `${A}/32`], { check: true })).stdout.trim();
+  return out === '' ? undefined : out;
+}
+
+function report(t: TestContext, what: string, r: WorkloadReport): void {
+  t.diagnostic(`${what}: requests ${r.requests}, max gap ${r.max_gap_ms.toFixed(1)} ms, p99 ${r.latency_ms.p99.toFixed(2)} ms`);
+  assertNothingLost(r, what);
+}
+
+for (const mode of ['carrier', 'silent'] as const) {
+  test(`l3: ${mode} failure of a's uplink under load: b in rack 2 announces a's /32 through BGP, nothing lost`, async (t) => {
+    await withCluster(t, `l3${mode.slice(0, 2)}`, 'l3', async (lab, c) => {
+      const wl = await startWorkload(lab, { server: 'a', address: A });
+      await delay(1000); // the workload's baseline before the cut (a timeline, not synchronisation)
+      await lab.fail('a:eth0', mode);
+      const s = await tookOver(c);
+      assert.equal(s.claims[0]?.helper, 'b');
+      const viaRack2 = await waitFor(async () => (await spineHostRoute(lab))?.includes('via 10.255.2.2') ? true : undefined, { what: "the spine's /32 to a through rack 2" });
+      assert.ok(viaRack2);
+      assert.equal(await proxiesOf(lab, 'b'), '', 'no proxy entry in L3 mode');
+      assert.match(await hanetRoutes(lab, 'b'), /^10\.1\.0\.10 via 192\.168\.100\.1 dev eth1$/m, "b's host route to a over the private link");
+      await delay(1500);
+      await lab.heal('a:eth0');
+      await failedBack(c);
+      await delay(500);
+      report(t, mode, await wl.stop());
+      await c.waitFor('b', (st) => st.helping.length === 0, { what: 'b let go after the linger' });
+      await waitFor(async () => ((await spineHostRoute(lab)) === undefined ? true : undefined), { what: 'the /32 withdrawn from the spine' });
+      assert.equal(await hanetRoutes(lab, 'b'), IDLE_B, 'only the fallback default route left on b');
+    });
+  });
+}
+
+test('l3: 10 failure/heal cycles in a row on the same long-lived connections', async (t) => {
+  await withCluster(t, 'l3cyc', 'l3', async (lab, c) => {
+    const wl = await startWorkload(lab, { server: 'a', address: A });
+    for (let i = 0; i < 10; i++) {
+      await delay(300);
+      await lab.fail('a:eth0', 'carrier');
+      await tookOver(c);
+      await delay(300);
+      await lab.heal('a:eth0');
+      await failedBack(c);
+    }
+    await delay(300);
+    report(t, '10 cycles', await wl.stop());
+  }, { common: { takeover: { failback_hold_ms: 300 } } });
+});
+
+for (const victim of ['a', 'b'] as const) {
+  test(`l3: daemon on ${victim === 'a' ? 'the owner' : 'the helper'} killed -9 and restarted during a takeover: nothing lost, nothing left over`, async (t) => {
+    await withCluster(t, `l3k${victim}`, 'l3', async (lab, c) => {
+      const wl = await startWorkload(lab, { server: 'a', address: A });
+      await delay(800);
+      await lab.fail('a:eth0', 'carrier');
+      await tookOver(c);
+      await delay(500);
+      await c.kill(victim, 'SIGKILL');
+      await delay(300);
+      await c.start(victim);
+      await c.waitFor('b', (s) => s.helping.some((h) => h.owner === 'a' && !h.lingering && h.claimId !== 'adopted'), { what: 'b helping a again under a fresh claim' });
+      await delay(800);
+      await lab.heal('a:eth0');
+      await failedBack(c);
+      await c.waitFor('b', (s) => s.helping.length === 0, { what: 'b let go after the linger' });
+      report(t, `kill -9 ${victim}`, await wl.stop());
+      assert.equal(await hanetRoutes(lab, 'b'), IDLE_B, 'only the fallback default route on b');
+      assert.equal(await hanetRoutes(lab, 'a'), IDLE_A, 'only the fallback default route on a');
+    });
+  });
+}
