@@ -8,7 +8,7 @@ import type { Claim } from './messages.js';
 import type { KernelGate, NodeParts, Out } from './out.js';
 import type { PeerTable, PeerView } from './peers.js';
 import type { CoreConfig, CoreEventType } from './types.js';
-import type { KernelLeftovers } from './kernel-types.js';
+import type { KernelLeftovers, RouteSpec } from './kernel-types.js';
 
 /** A claim this node holds for a peer. */
 export interface HelperClaim {
@@ -70,15 +70,26 @@ export class HelperSide {
    * route points to, until that owner renews them or the lease runs out.
    */
   adopt(leftovers: Pick<KernelLeftovers, 'routes' | 'proxies'>, now: number): void {
-    for (const px of leftovers.proxies) {
-      const route = leftovers.routes.find((r) => r.dst === px.address && r.dstLen === hostPrefixLen(px.family));
+    const found: Array<{ address: string; route: RouteSpec | undefined; lan: string | undefined }> = leftovers.proxies.map((px) => ({
+      address: px.address,
+      route: leftovers.routes.find((r) => r.dst === px.address && r.dstLen === hostPrefixLen(px.family)),
+      lan: this.cfg.publics.find((p) => p.iface === px.ifname)?.lan,
+    }));
+    // L3 fabric: no proxy entries; a host route over a private link to an address we may claim there is the claim
+    // (BIRD still announces it: dropping it would send the owner's traffic back to its dead rack).
+    const l3 = this.cfg.publics.find((p) => p.mode === 'l3')?.lan;
+    if (l3 !== undefined) {
+      for (const r of leftovers.routes) {
+        if (r.dstLen === hostPrefixLen(r.family) && r.type !== 'local' && (r.table ?? 254) === 254 && this.lans.claimable(l3, r.dst)) found.push({ address: r.dst, route: r, lan: l3 });
+      }
+    }
+    for (const { address, route, lan } of found) {
       const link = route && this.peers.all().find((l) => l.cfg.iface === route.ifname);
-      const lan = this.cfg.publics.find((p) => p.iface === px.ifname)?.lan;
       if (!route || !link || !lan) continue;
       const key = `${link.cfg.peer}/${lan}`;
       const c = this.helping.get(key);
-      if (c) c.addresses.push(px.address);
-      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [px.address], ownerLinkAddress: link.cfg.peerAddress, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
+      if (c) c.addresses.push(address);
+      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [address], ownerLinkAddress: link.cfg.peerAddress, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
     }
   }
 

@@ -56,3 +56,25 @@ test('l3 desired state: a held claim gives the host route and no proxy entry; l2
     assert.deepEqual(d.proxies.map((p) => p.address), mode === 'l3' ? [] : ['10.1.0.10'], `${mode}: proxy entries`);
   }
 });
+
+test('l3: a restarted helper adopts its host route to the owner (no proxy entry to go by) and keeps it while the owner renews', () => {
+  const sim = racksSim();
+  sim.advance(300);
+  sim.port('a', 'eth0', { lowerUp: false });
+  sim.advance(50);
+  const d = sim.node('b').desired!;
+  assert.deepEqual(d.proxies, []);
+  sim.kill('b');
+  sim.advance(500);
+  const hostRoutes = d.routes.filter((r) => r.dstLen === 32);
+  const other = { family: 4 as const, dst: '10.2.0.20', dstLen: 32, ifname: 'eth1', via: '192.168.100.1' }; // in b's own subnet: never a claim
+  sim.add(sim.node('b').cfg, { leftovers: { routes: [...hostRoutes, other], proxies: [] } });
+  while (sim.node('b').desired === undefined) sim.advance(5);
+  assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), "the restarted helper's first kernel state keeps the route (BIRD keeps announcing it)");
+  assert.ok(!sim.node('b').events.some((e) => e.type === 'help-renewed-adopted'), 'before the owner renewed anything');
+  sim.advance(400);
+  assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.2.0.20/32')), 'a host route in our own subnet is not adopted');
+  sim.advance(4000);
+  assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), 'renewed by the owner beyond the first lease');
+  assert.ok(sim.kernelText('a').includes('route 0.0.0.0/1 via 192.168.100.2 dev eth1 src 10.1.0.10'), 'owner kept its routes');
+});
