@@ -4,6 +4,10 @@
 // private link: under the P/N/S/B workload nothing is lost. Root needed (namespaces); skipped without it.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { requireRoot } from '../helpers.js';
+import { hanetArgv, labDown } from '../../src/lab/lab.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../helpers.js';
 import type { LabHandle } from '../../src/lab/lab.js';
@@ -88,3 +92,19 @@ for (const victim of ['a', 'b'] as const) {
     });
   });
 }
+
+test('l3: hanet demo --topology l3 --json reports nothing lost', async (t) => {
+  if (!requireRoot(t)) return;
+  const [cmd, ...args] = hanetArgv();
+  try {
+    const { stdout } = await promisify(execFile)(cmd!, [...args, 'demo', '--topology', 'l3', '--name', 'l3demo', '--outage', '1000', '--json'], { timeout: 120_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as WorkloadReport & { ok: boolean; topology: string; address: string };
+    t.diagnostic(`demo: requests ${r.requests}, max gap ${r.max_gap_ms} ms`);
+    assert.equal(r.topology, 'l3');
+    assert.equal(r.address, A);
+    assert.equal(r.ok, true, JSON.stringify({ failed: r.failed, broken: r.broken_connections, lost: r.inflight_lost, gap: r.max_gap_ms }));
+    assertNothingLost(r, 'demo');
+  } finally {
+    await labDown({ name: 'l3demo' }).catch(() => undefined);
+  }
+});
