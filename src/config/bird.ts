@@ -1,5 +1,6 @@
 // The BIRD 2 configuration an operator adds for L3 mode (`hanet config bird`, docs/l3.md), derived from the
 // configuration: learn hanet's host routes (route protocol 78) from the kernel and announce them to the ToR routers.
+import { L3_LINGER_METRIC } from '../core/desired.js';
 import { HANET_RTPROT } from '../core/kernel-plan.js';
 import { ipFamily, isLinkLocal } from '../core/ip.js';
 import type { Config } from './schema.js';
@@ -46,7 +47,8 @@ export function birdSnippet(cfg: Config): string {
     `# While this node helps a failed peer, hanet installs a host route to each of the peer's addresses over the private`,
     `# link, with route protocol ${HANET_RTPROT}; BIRD learns those routes from the kernel and announces them to the ToR router,`,
     '# and withdraws them when hanet removes the route. Only host routes: hanet\'s other routes (an owner\'s takeover',
-    '# routes, its fallback default route) carry the same protocol and must never be announced.',
+    '# routes, its fallback default route) carry the same protocol and must never be announced. Only metric 0: after a',
+    `# release the route lingers a while with metric ${L3_LINGER_METRIC}, withdrawn but still forwarding what is on its way.`,
     '# Needs `protocol device {}` (and a router id) in the rest of bird.conf.',
     '',
   ];
@@ -54,7 +56,7 @@ export function birdSnippet(cfg: Config): string {
   for (const f of families) {
     lines.push(
       `protocol kernel ${BIRD_KERNEL_PROTOCOLS[f]} {`,
-      `  ipv${f} { import where krt_source = ${HANET_RTPROT} && net.len = ${f === 4 ? 32 : 128}; export none; };`,
+      `  ipv${f} { import where krt_source = ${HANET_RTPROT} && net.len = ${f === 4 ? 32 : 128} && krt_metric = 0; export none; };`,
       '  learn;      # routes BIRD did not put there itself (hanet\'s)',
       '}', '');
   }

@@ -76,11 +76,12 @@ export class HelperSide {
       lan: this.cfg.publics.find((p) => p.iface === px.ifname)?.lan,
     }));
     // L3 fabric: no proxy entries; a host route over a private link to an address we may claim there is the claim
-    // (BIRD still announces it: dropping it would send the owner's traffic back to its dead rack).
+    // (BIRD still announces it: dropping it would send the owner's traffic back to its dead rack). Not a lingering
+    // one (metric L3_LINGER_METRIC): that claim had ended.
     const l3 = this.cfg.publics.find((p) => p.mode === 'l3')?.lan;
     if (l3 !== undefined) {
       for (const r of leftovers.routes) {
-        if (r.dstLen === hostPrefixLen(r.family) && r.type !== 'local' && (r.table ?? 254) === 254 && this.lans.claimable(l3, r.dst)) found.push({ address: r.dst, route: r, lan: l3 });
+        if (r.dstLen === hostPrefixLen(r.family) && r.type !== 'local' && (r.table ?? 254) === 254 && !r.metric && this.lans.claimable(l3, r.dst)) found.push({ address: r.dst, route: r, lan: l3 });
       }
     }
     for (const { address, route, lan } of found) {

@@ -45,10 +45,12 @@ for (const mode of ['carrier', 'silent'] as const) {
       await delay(1500);
       await lab.heal('a:eth0');
       await failedBack(c);
+      // Released: withdrawn from the fabric at once while b's route lingers (metric 4242, not learned by BIRD).
+      await waitFor(async () => ((await spineHostRoute(lab)) === undefined ? true : undefined), { what: 'the /32 withdrawn from the spine' });
+      assert.match(await hanetRoutes(lab, 'b'), /^10\.1\.0\.10 via 192\.168\.100\.1 dev eth1 metric 4242$/m, "b's route lingers, withdrawn");
       await delay(500);
       report(t, mode, await wl.stop());
       await c.waitFor('b', (st) => st.helping.length === 0, { what: 'b let go after the linger' });
-      await waitFor(async () => ((await spineHostRoute(lab)) === undefined ? true : undefined), { what: 'the /32 withdrawn from the spine' });
       assert.equal(await hanetRoutes(lab, 'b'), IDLE_B, 'only the fallback default route left on b');
     });
   });

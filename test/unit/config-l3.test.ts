@@ -35,8 +35,8 @@ test('config: a bad mode, a bad AS number and two modes on one LAN are named by 
 
 test('config bird: kernel protocols learn only protocol-78 host routes, the filter exports them, one session per family', () => {
   const s = birdSnippet(parsed(doc({ mode: 'l3', bgp: { local_as: 65011, peer_as: 65001 } })));
-  assert.match(s, /protocol kernel hanet_kernel4 \{\n {2}ipv4 \{ import where krt_source = 78 && net\.len = 32; export none; \};\n {2}learn;/);
-  assert.match(s, /ipv6 \{ import where krt_source = 78 && net\.len = 128; export none; \}/);
+  assert.match(s, /protocol kernel hanet_kernel4 \{\n {2}ipv4 \{ import where krt_source = 78 && net\.len = 32 && krt_metric = 0; export none; \};\n {2}learn;/);
+  assert.match(s, /ipv6 \{ import where krt_source = 78 && net\.len = 128 && krt_metric = 0; export none; \}/);
   assert.match(s, /if proto = "hanet_kernel4" \|\| proto = "hanet_kernel6" then accept;/);
   assert.match(s, /protocol bgp hanet_eth0_v4 \{\n {2}local as 65011;\n {2}neighbor 10\.1\.0\.1 as 65001;/);
   assert.match(s, /neighbor 2001:db8:1::1 as 65001;/);

@@ -34,9 +34,13 @@ for (const failure of ['carrier', 'silent'] as const) {
     const rules = sim.node('b').desired!.rules!.filter((r) => r.priority === 1000).map((r) => `${r.iif} ${r.dst ?? ''}${r.src ?? ''}`).sort();
     assert.deepEqual(rules, ['eth0 10.1.0.10', 'eth1 10.1.0.10'], "forwarding allowed for a's traffic both ways");
     sim.port('a', 'eth0', { lowerUp: true, reachesGateway: true });
-    sim.advance(1500 + 2500);
+    sim.advance(1500);
     assert.ok(sim.node('b').events.some((e) => e.type === 'help-release'), 'a released b');
-    assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.1.0.10/32')), 'the route (and so the announcement) is gone after the linger');
+    assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1 metric 4242'),
+      'lingering with metric 4242: withdrawn by BIRD (it learns metric 0 only), still forwarding');
+    assert.ok(!sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), 'the announced (metric 0) route is gone');
+    sim.advance(2500);
+    assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.1.0.10/32')), 'the route is gone after the linger');
   });
 }
 
@@ -68,12 +72,14 @@ test('l3: a restarted helper adopts its host route to the owner (no proxy entry 
   sim.advance(500);
   const hostRoutes = d.routes.filter((r) => r.dstLen === 32);
   const other = { family: 4 as const, dst: '10.2.0.20', dstLen: 32, ifname: 'eth1', via: '192.168.100.1' }; // in b's own subnet: never a claim
-  sim.add(sim.node('b').cfg, { leftovers: { routes: [...hostRoutes, other], proxies: [] } });
+  const lingering = { family: 4 as const, dst: '10.3.0.10', dstLen: 32, ifname: 'eth1', via: '192.168.100.1', metric: 4242 }; // an ended claim's
+  sim.add(sim.node('b').cfg, { leftovers: { routes: [...hostRoutes, other, lingering], proxies: [] } });
   while (sim.node('b').desired === undefined) sim.advance(5);
   assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), "the restarted helper's first kernel state keeps the route (BIRD keeps announcing it)");
   assert.ok(!sim.node('b').events.some((e) => e.type === 'help-renewed-adopted'), 'before the owner renewed anything');
   sim.advance(400);
   assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.2.0.20/32')), 'a host route in our own subnet is not adopted');
+  assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.3.0.10/32')), 'a lingering route (an ended claim) is not adopted');
   sim.advance(4000);
   assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), 'renewed by the owner beyond the first lease');
   assert.ok(sim.kernelText('a').includes('route 0.0.0.0/1 via 192.168.100.2 dev eth1 src 10.1.0.10'), 'owner kept its routes');

@@ -33,7 +33,7 @@ test('l3 topology: BIRD configurations — routers announce connected networks, 
   assert.match(spine, /neighbor 10\.255\.1\.2 as 65001;[\s\S]*neighbor 10\.255\.2\.2 as 65002;/);
   assert.match(spine, /connect retry time 1;/);
   const a = birdConf(t, 'x', 'a');
-  assert.match(a, /import where krt_source = 78 && net\.len = 32;/);
+  assert.match(a, /import where krt_source = 78 && net\.len = 32 && krt_metric = 0;/);
   assert.match(a, /local as 65011;\n {2}neighbor 10\.1\.0\.1 as 65001;/);
   assert.doesNotMatch(a, /protocol direct/, 'a server announces nothing of its own');
   assert.throws(() => birdConf(t, 'x', 'c'), /runs no BGP/);
