@@ -20,9 +20,9 @@ function bgpBlocks(p: L3Public, families: readonly (4 | 6)[]): string[] {
       '# (set public[].bgp in the hanet configuration to have it written here)', ''];
   }
   const out: string[] = [];
-  const neighbours = [p.bgp.neighbor, ...p.gateways].filter((g): g is string => g !== undefined);
   for (const f of families) {
-    const n = neighbours.find((g) => ipFamily(g) === f);
+    const mine = p.bgp.neighbors.filter((g) => ipFamily(g) === f);
+    const n = mine.find((g) => !isLinkLocal(g)) ?? mine[0];
     if (n === undefined) continue;
     const linkLocal = f === 6 && isLinkLocal(n);
     out.push(
@@ -47,8 +47,8 @@ export function birdSnippet(cfg: Config): string {
     `# While this node helps a failed peer, hanet installs a host route to each of the peer's addresses over the private`,
     `# link, with route protocol ${HANET_RTPROT}; BIRD learns those routes from the kernel and announces them to the ToR router,`,
     '# and withdraws them when hanet removes the route. Only host routes: hanet\'s other routes (an owner\'s takeover',
-    '# routes, its fallback default route) carry the same protocol and must never be announced. Only metric 0: after a',
-    `# release the route lingers a while with metric ${L3_LINGER_METRIC}, withdrawn but still forwarding what is on its way.`,
+    '# routes, its fallback default route) carry the same protocol and must never be announced. After a release the',
+    `# route lingers a while with metric ${L3_LINGER_METRIC}: withdrawn, but still forwarding what is on its way.`,
     '# Needs `protocol device {}` (and a router id) in the rest of bird.conf.',
     '',
   ];
@@ -56,7 +56,7 @@ export function birdSnippet(cfg: Config): string {
   for (const f of families) {
     lines.push(
       `protocol kernel ${BIRD_KERNEL_PROTOCOLS[f]} {`,
-      `  ipv${f} { import where krt_source = ${HANET_RTPROT} && net.len = ${f === 4 ? 32 : 128} && krt_metric = 0; export none; };`,
+      `  ipv${f} { import where krt_source = ${HANET_RTPROT} && net.len = ${f === 4 ? 32 : 128} && krt_metric != ${L3_LINGER_METRIC}; export none; };`,
       '  learn;      # routes BIRD did not put there itself (hanet\'s)',
       '}', '');
   }

@@ -10,7 +10,7 @@ import type { CoreConfig, CorePrivate, CorePublic } from './types.js';
 
 /** Metric of hanet's fallback default route: behind any default route the operator installs (0 by default). */
 export const FALLBACK_DEFAULT_METRIC = 4242;
-/** Metric of an L3 helper's lingering host route: BIRD learns only metric 0 (src/config/bird.ts), so it is withdrawn. */
+/** Metric of an L3 helper's lingering host route: BIRD does not learn it (src/config/bird.ts), so it is withdrawn. */
 export const L3_LINGER_METRIC = 4242;
 /**
  * Priorities of hanet's policy rules: forwarding allowed for a held claim's address (ALLOW), then nothing else
@@ -106,7 +106,8 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
     const link = cfg.privates.find((l) => l.name === hc.link);
     if (!link) continue;
     const l3 = cfg.publics.some((p) => p.lan === hc.lan && p.mode === 'l3');
-    // L3: BIRD announces only metric-0 host routes (`hanet config bird`). A released claim's route lingers with
+    // L3: BIRD announces host routes of any metric but L3_LINGER_METRIC (`hanet config bird`; IPv4 routes have metric
+    // 0, IPv6 ones the kernel's 1024). A released claim's route lingers with
     // L3_LINGER_METRIC: withdrawn from the fabric at once, still forwarding what is on its way (make before break:
     // removing the route itself would drop what arrives until the withdrawal has crossed the fabric).
     const lingerMetric = l3 && hc.lingerUntil !== undefined ? { metric: L3_LINGER_METRIC } : {};

@@ -2,6 +2,7 @@
 // owner renews with its heartbeats; adoption of a previous run's kernel state after a restart; the linger of a
 // released claim's route. A claim is acknowledged only once the kernel holds its route and proxy entry; a failed
 // reconcile turns it into a refusal the owner acts on (docs/CONTRACTS.md, effect order). Pure.
+import { L3_LINGER_METRIC } from './desired.js';
 import { hostPrefixLen, ipFamily } from './ip.js';
 import type { Lans } from './lans.js';
 import type { Claim } from './messages.js';
@@ -81,7 +82,7 @@ export class HelperSide {
     const l3 = this.cfg.publics.find((p) => p.mode === 'l3')?.lan;
     if (l3 !== undefined) {
       for (const r of leftovers.routes) {
-        if (r.dstLen === hostPrefixLen(r.family) && r.type !== 'local' && (r.table ?? 254) === 254 && !r.metric && this.lans.claimable(l3, r.dst)) found.push({ address: r.dst, route: r, lan: l3 });
+        if (r.dstLen === hostPrefixLen(r.family) && r.type !== 'local' && (r.table ?? 254) === 254 && r.metric !== L3_LINGER_METRIC && this.lans.claimable(l3, r.dst)) found.push({ address: r.dst, route: r, lan: l3 });
       }
     }
     for (const { address, route, lan } of found) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { birdSnippet } from '../config/bird.js';
 import { validateConfig } from '../config/schema.js';
-import { parseCidr } from '../core/ip.js';
+import { ipFamily, parseCidr } from '../core/ip.js';
 import { serverConfig } from './cluster.js';
 import { procStat, stopDaemon } from './daemon-proc.js';
 import { LabError } from './errors.js';
@@ -26,9 +26,13 @@ const FAST = 'connect delay time 1; connect retry time 1; error wait time 1, 10;
 const routerId = (n: NodeSpec): string | undefined =>
   n.ports.flatMap((p) => p.addresses.map((a) => parseCidr(a))).find((c) => c?.family === 4)?.address;
 
-function sessions(bgp: BgpSpec, channel: string): string[] {
-  return bgp.neighbors.map((nb, i) => `protocol bgp n${i} {\n  local as ${bgp.as};\n  neighbor ${nb.address} as ${nb.as};\n  ${FAST}\n  ${channel}\n}\n`);
+/** One session per neighbour address, with the channel of its family. */
+function sessions(bgp: BgpSpec, channel: (f: 4 | 6) => string): string[] {
+  return bgp.neighbors.map((nb, i) => `protocol bgp n${i} {\n  local as ${bgp.as};\n  neighbor ${nb.address} as ${nb.as};\n  ${FAST}\n  ${channel(ipFamily(nb.address) ?? 4)}\n}\n`);
 }
+
+const families = (n: NodeSpec): Array<4 | 6> =>
+  ([4, 6] as const).filter((f) => n.ports.some((p) => p.addresses.some((a) => parseCidr(a)?.family === f)));
 
 /** The BIRD configuration of a node with `bgp`. Pure but for the server's generated hanet configuration. */
 export function birdConf(t: Topology, lab: string, node: string): string {
@@ -38,11 +42,12 @@ export function birdConf(t: Topology, lab: string, node: string): string {
   if (id === undefined) throw new LabError(`${node} has no IPv4 address for BIRD's router id`);
   const head = [`# BIRD for lab node ${node} (src/lab/bird.ts)`, `router id ${id};`, 'protocol device { scan time 10; }', ''];
   if (n.role === 'router') {
+    const fs = families(n);
     return [...head,
-      'protocol direct { ipv4; }',
+      `protocol direct { ${fs.map((f) => `ipv${f};`).join(' ')} }`,
       '# Learnt routes into the kernel (the connected ones are there already).',
-      'protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }', '',
-      ...sessions(n.bgp, 'ipv4 { import all; export all; };'),
+      ...fs.map((f) => `protocol kernel { ipv${f} { import none; export where source = RTS_BGP; }; }`), '',
+      ...sessions(n.bgp, (f) => `ipv${f} { import all; export all; };`),
     ].join('\n');
   }
   const r = validateConfig(serverConfig(t, node, join(STATE_DIR, lab, 'cluster'), lab));

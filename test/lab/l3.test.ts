@@ -13,7 +13,8 @@ import { waitFor } from '../helpers.js';
 import type { LabHandle } from '../../src/lab/lab.js';
 import { startWorkload } from '../../src/lab/workload/index.js';
 import type { WorkloadReport } from '../../src/lab/workload/index.js';
-import { assertNothingLost, failedBack, hanetRoutes, proxiesOf, tookOver, withCluster } from './failover-suite.js';
+import { startFamilyWorkloads } from '../../src/lab/workload/families.js';
+import { assertNothingLost, DUAL_STACK, failedBack, hanetRoutes, proxiesOf, tookOver, withCluster } from './failover-suite.js';
 
 const A = '10.1.0.10';
 const IDLE_B = 'default via 10.2.0.1 dev eth0 metric 4242';
@@ -45,7 +46,7 @@ for (const mode of ['carrier', 'silent'] as const) {
       await delay(1500);
       await lab.heal('a:eth0');
       await failedBack(c);
-      // Released: withdrawn from the fabric at once while b's route lingers (metric 4242, not learned by BIRD).
+      // Released: withdrawn from the fabric at once while b's route lingers (metric 4242: BIRD does not learn it).
       await waitFor(async () => ((await spineHostRoute(lab)) === undefined ? true : undefined), { what: 'the /32 withdrawn from the spine' });
       assert.match(await hanetRoutes(lab, 'b'), /^10\.1\.0\.10 via 192\.168\.100\.1 dev eth1 metric 4242$/m, "b's route lingers, withdrawn");
       await delay(500);
@@ -91,6 +92,29 @@ for (const victim of ['a', 'b'] as const) {
       report(t, `kill -9 ${victim}`, await wl.stop());
       assert.equal(await hanetRoutes(lab, 'b'), IDLE_B, 'only the fallback default route on b');
       assert.equal(await hanetRoutes(lab, 'a'), IDLE_A, 'only the fallback default route on a');
+    });
+  });
+}
+
+for (const mode of ['carrier', 'silent'] as const) {
+  test(`l346: ${mode} failure of a's uplink under dual-stack load: b announces a's /32 and /128, nothing lost on either family`, async (t) => {
+    await withCluster(t, `l6${mode.slice(0, 2)}`, 'l346', async (lab, c) => {
+      const A6 = '2001:db8:1::10';
+      const wl = await startFamilyWorkloads(lab, { ...DUAL_STACK.perFamily, server: 'a', addresses: [A, A6] });
+      await delay(1000);
+      await lab.fail('a:eth0', mode);
+      await tookOver(c);
+      const spine6 = async () => (await lab.exec('s', ['ip', '-6', 'route', 'show', `${A6}/128`], { check: true })).stdout.trim();
+      await waitFor(async () => (await spine6()).includes('via 2001:db8:255:2::2') && (await spineHostRoute(lab))?.includes('via 10.255.2.2'), { what: "the spine's /32 and /128 to a through rack 2" });
+      assert.match(await hanetRoutes(lab, 'b'), /^2001:db8:1::10 via fe80::\S+ dev eth1 /m, "b's /128 to a over the private link (a's link-local)");
+      await delay(1500);
+      await lab.heal('a:eth0');
+      await failedBack(c);
+      await waitFor(async () => (await spine6()) === '' && (await spineHostRoute(lab)) === undefined, { what: 'both host routes withdrawn from the spine' });
+      await delay(500);
+      const reports = await wl.stop();
+      for (const [fam, r] of Object.entries(reports)) if (r) report(t, `${mode} ${fam}`, r);
+      assert.equal(Object.values(reports).filter(Boolean).length, 2, 'a report per family');
     });
   });
 }

@@ -29,18 +29,25 @@ test('config: a bad mode, a bad AS number and two modes on one LAN are named by 
   assert.deepEqual(issues(doc({ mode: 'l4' })), ['public[0].mode: "l4" is not one of "l2", "l3"']);
   assert.match(issues(doc({ mode: 'l3', bgp: { local_as: 0, peer_as: 65001 } })).join('\n'), /^public\[0\]\.bgp\.local_as: /);
   assert.match(issues(doc({ mode: 'l3', bgp: { local_as: 65011, peer_as: 65001, neighbor: 'tor1' } })).join('\n'), /^public\[0\]\.bgp\.neighbor: /);
+  assert.deepEqual(issues(doc({ mode: 'l3', bgp: { local_as: 65011, peer_as: 65001, neighbor: ['10.1.0.1', '10.1.0.2'] } })),
+    ['public[0].bgp.neighbor[1]: "10.1.0.2": one neighbour per family (also neighbor[0])']);
   assert.deepEqual(issues(doc({ mode: 'l3' }, [{ interface: 'eth2', addresses: ['10.1.0.11/24'], gateway: '10.1.0.1', mode: 'l2' }])),
     ['public[1].mode: "l2": LAN "lan0" is mode l3 on public[0]; one mode per LAN']);
 });
 
 test('config bird: kernel protocols learn only protocol-78 host routes, the filter exports them, one session per family', () => {
   const s = birdSnippet(parsed(doc({ mode: 'l3', bgp: { local_as: 65011, peer_as: 65001 } })));
-  assert.match(s, /protocol kernel hanet_kernel4 \{\n {2}ipv4 \{ import where krt_source = 78 && net\.len = 32 && krt_metric = 0; export none; \};\n {2}learn;/);
-  assert.match(s, /ipv6 \{ import where krt_source = 78 && net\.len = 128 && krt_metric = 0; export none; \}/);
+  assert.match(s, /protocol kernel hanet_kernel4 \{\n {2}ipv4 \{ import where krt_source = 78 && net\.len = 32 && krt_metric != 4242; export none; \};\n {2}learn;/);
+  assert.match(s, /ipv6 \{ import where krt_source = 78 && net\.len = 128 && krt_metric != 4242; export none; \}/);
   assert.match(s, /if proto = "hanet_kernel4" \|\| proto = "hanet_kernel6" then accept;/);
   assert.match(s, /protocol bgp hanet_eth0_v4 \{\n {2}local as 65011;\n {2}neighbor 10\.1\.0\.1 as 65001;/);
   assert.match(s, /neighbor 2001:db8:1::1 as 65001;/);
   assert.doesNotMatch(birdSnippet(parsed(doc({}))), /protocol kernel/, 'nothing for an l2-only node');
+  const ll = birdSnippet(parsed(doc({ mode: 'l3', gateway: ['10.1.0.1', 'fe80::1'], bgp: { local_as: 65011, peer_as: 65001 } })));
+  assert.match(ll, /neighbor fe80::1 as 65001;\n {2}interface "eth0";/, 'a link-local neighbour names its interface');
+  const two = parsed(doc({ mode: 'l3', gateway: ['10.1.0.1', 'fe80::1'], bgp: { local_as: 65011, peer_as: 65001, neighbor: ['2001:db8:1::1', '10.1.0.1'] } }));
+  assert.deepEqual(two.public[0]!.bgp?.neighbors, ['10.1.0.1', '2001:db8:1::1'], 'one per family, IPv4 first');
+  assert.match(birdSnippet(two), /neighbor 2001:db8:1::1 as 65001;/, 'a global neighbour is preferred over the link-local gateway');
 });
 
 test('config bird: BIRD itself accepts the snippet (bird -p), when bird is installed', (t) => {

@@ -35,7 +35,10 @@ export type PublicMode = (typeof PUBLIC_MODES)[number];
 export const bgpSchema = z.strictObject({
   local_as: z.number().int().min(1).max(4_294_967_295).meta({ description: "This server's AS number in its BGP session with the ToR router." }),
   peer_as: z.number().int().min(1).max(4_294_967_295).meta({ description: "The ToR router's AS number." }),
-  neighbor: gateway.schema.optional().meta({ description: "The ToR router's address for the BGP session. Default: the interface's IPv4 gateway (or its IPv6 one)." }),
+  neighbor: gateways.optional().meta({
+    description: "The ToR router's address for the BGP session, or one per family ([10.1.0.1, 2001:db8:1::1]: a session each). " +
+      'Default: the interface\'s gateways, a link-local one only where the family has no other.',
+  }),
 });
 
 export const publicSchema = z.strictObject({
@@ -93,6 +96,11 @@ export const publicSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: gwPath(i), message: `${show(g)} is not inside the prefix of any of the interface's IPv${f} addresses (${same.length ? same.map((c) => `${c.address}/${c.prefixLen}`).join(', ') : 'it has none'})` });
     }
   });
+  const nbs = p.bgp && Array.isArray(p.bgp.neighbor) ? p.bgp.neighbor : [];
+  const nbFams = nbs.map((g) => gateway.parse(g)).map((g) => (g === undefined ? undefined : ipFamily(g)));
+  if (nbFams.length === 2 && nbFams[0] !== undefined && nbFams[0] === nbFams[1]) {
+    ctx.addIssue({ code: 'custom', path: ['bgp', 'neighbor', 1], message: `${show(nbs[1])}: one neighbour per family (also neighbor[0])` });
+  }
   if (p.gateway !== undefined) {
     // checked above
   } else if (p.probe?.arp !== false) {
@@ -119,14 +127,14 @@ type RawPublic = z.output<typeof publicSchema>;
 export function toPublic(p: RawPublic, i: number, all: readonly RawPublic[]) {
   const { addresses, default_route: defaultRoute, gateway: gw, bgp, ...rest } = p;
   const gateways = gatewayList(gw).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!);
-  const neighbor = bgp?.neighbor !== undefined ? gateway.parse(bgp.neighbor) : gateways[0];
+  const neighbors = bgp?.neighbor !== undefined ? gatewayList(bgp.neighbor).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!) : gateways;
   return {
     ...camelKeys(rest),
     addresses: addresses.map((a) => address.parse(a)!),
     /** One gateway per family (canonical text), IPv4 first. */
     gateways,
-    /** mode l3: the BGP session with the ToR (neighbor resolved: default the first gateway). */
-    ...(bgp ? { bgp: { localAs: bgp.local_as, peerAs: bgp.peer_as, ...(neighbor !== undefined ? { neighbor } : {}) } } : {}),
+    /** mode l3: the BGP sessions with the ToR (neighbours resolved, IPv4 first: default the gateways). */
+    ...(bgp ? { bgp: { localAs: bgp.local_as, peerAs: bgp.peer_as, neighbors } } : {}),
     defaultRoute: defaultRoute ?? (i === 0 && !all.some((q) => q.default_route === true)),
   };
 }
