@@ -107,9 +107,9 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
     if (!link) continue;
     const l3 = cfg.publics.some((p) => p.lan === hc.lan && p.mode === 'l3');
     // L3: BIRD announces host routes of any metric but L3_LINGER_METRIC (`hanet config bird`; IPv4 routes have metric
-    // 0, IPv6 ones the kernel's 1024). A released claim's route lingers with
-    // L3_LINGER_METRIC: withdrawn from the fabric at once, still forwarding what is on its way (make before break:
-    // removing the route itself would drop what arrives until the withdrawal has crossed the fabric).
+    // 0, IPv6 ones the kernel's 1024). A released claim's route lingers with L3_LINGER_METRIC: withdrawn from the
+    // fabric at once, still forwarding what is on its way (make before break: removing the route itself would drop
+    // what arrives until the withdrawal has crossed the fabric).
     const lingerMetric = l3 && hc.lingerUntil !== undefined ? { metric: L3_LINGER_METRIC } : {};
     for (const a of hc.addresses) {
       const f = famOf(a);

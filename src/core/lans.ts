@@ -90,16 +90,15 @@ export class Lans {
 
   /**
    * May a peer ask us to answer for `address` on `lan`? Never for our own addresses or the gateway: an authenticated
-   * but misconfigured (or compromised) peer must not hijack them. On an L2 LAN only addresses inside its prefixes; on
-   * an L3 fabric the owner is in another rack's subnet, so only an address outside ours (our own subnet is our ToR's
-   * connected route; a host route there would shadow a neighbour's address) — the ToR's import filter decides the rest.
+   * but misconfigured (or compromised) peer must not hijack them. On an L2 LAN only addresses inside its prefixes. On
+   * an L3 fabric the owner may be in any rack (ours too: the announced host route beats the ToR's connected subnet),
+   * so any other address: what a server may announce is the ToR's import filter's to decide (docs/l3.md).
    */
   claimable(lan: string, address: string): boolean {
     const ifaces = this.byLan.get(lan) ?? [];
     const ip = address.split('/')[0]!;
     if (ifaces.some((p) => p.gateways.includes(ip) || p.addresses.some((a) => a.address === ip))) return false;
-    const inside = ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
-    return this.isL3(lan) ? !inside : inside;
+    return this.isL3(lan) || ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
   }
 
   /**

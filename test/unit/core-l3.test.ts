@@ -44,11 +44,12 @@ for (const failure of ['carrier', 'silent'] as const) {
   });
 }
 
-test('l3: a helper refuses an address in its own rack subnet (its ToR reaches it directly), accepts one outside', () => {
+test('l3: a helper refuses its own addresses and its gateway, accepts a peer\'s in any rack (its own too)', () => {
   const { lans } = parts(defaults('b', [pub('eth0', '10.2.0.10', { lan: 'fabric', mode: 'l3', gateways: ['10.2.0.1'] })], [priv('ab', 'eth1', 'a', '192.168.100.2', '192.168.100.1')]));
-  assert.equal(lans.claimable('fabric', '10.2.0.20'), false);
-  assert.equal(lans.claimable('fabric', '10.2.0.1'), false);
-  assert.equal(lans.claimable('fabric', '10.1.0.10'), true);
+  assert.equal(lans.claimable('fabric', '10.2.0.10'), false, 'its own address');
+  assert.equal(lans.claimable('fabric', '10.2.0.1'), false, 'its ToR');
+  assert.equal(lans.claimable('fabric', '10.1.0.10'), true, 'another rack');
+  assert.equal(lans.claimable('fabric', '10.2.0.20'), true, 'a server in its own rack: the host route beats the ToR\'s connected subnet');
 });
 
 test('l3 desired state: a held claim gives the host route and no proxy entry; l2 keeps the proxy entry', () => {
@@ -71,14 +72,14 @@ test('l3: a restarted helper adopts its host route to the owner (no proxy entry 
   sim.kill('b');
   sim.advance(500);
   const hostRoutes = d.routes.filter((r) => r.dstLen === 32);
-  const other = { family: 4 as const, dst: '10.2.0.20', dstLen: 32, ifname: 'eth1', via: '192.168.100.1' }; // in b's own subnet: never a claim
+  const other = { family: 4 as const, dst: '10.2.0.1', dstLen: 32, ifname: 'eth1', via: '192.168.100.1' }; // b's gateway: never a claim
   const lingering = { family: 4 as const, dst: '10.3.0.10', dstLen: 32, ifname: 'eth1', via: '192.168.100.1', metric: 4242 }; // an ended claim's
   sim.add(sim.node('b').cfg, { leftovers: { routes: [...hostRoutes, other, lingering], proxies: [] } });
   while (sim.node('b').desired === undefined) sim.advance(5);
   assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), "the restarted helper's first kernel state keeps the route (BIRD keeps announcing it)");
   assert.ok(!sim.node('b').events.some((e) => e.type === 'help-renewed-adopted'), 'before the owner renewed anything');
   sim.advance(400);
-  assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.2.0.20/32')), 'a host route in our own subnet is not adopted');
+  assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.2.0.1/32')), 'a host route to our gateway is not adopted');
   assert.ok(!sim.kernelText('b').some((l) => l.startsWith('route 10.3.0.10/32')), 'a lingering route (an ended claim) is not adopted');
   sim.advance(4000);
   assert.ok(sim.kernelText('b').includes('route 10.1.0.10/32 via 192.168.100.1 dev eth1'), 'renewed by the owner beyond the first lease');
