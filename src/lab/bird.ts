@@ -57,6 +57,20 @@ export function birdConf(t: Topology, lab: string, node: string): string {
 
 const birdc = (lab: string, node: string, args: string[]) => run('birdc', ['-s', birdSocket(lab, node), ...args]);
 
+/** The daemon's pid from its pid file, written around bird's fork: waits (bounded) until it names a running process. */
+async function daemonOf(node: string, pidFile: string): Promise<{ pid: number; st: { startTicks: string } }> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    let text = '';
+    try { text = readFileSync(pidFile, 'utf8').trim(); } catch { /* not yet */ }
+    const pid = Number(text);
+    const st = text !== '' && Number.isInteger(pid) && pid > 0 ? procStat(pid) : undefined;
+    if (st) return { pid, st };
+    if (Date.now() > deadline) throw new LabError(`bird on ${node}: no running daemon in ${pidFile} ("${text}")`);
+    await sleep(10);
+  }
+}
+
 /** Starts BIRD on every node with `bgp` and records the pids; then waits until every BGP session is Established. */
 export async function startBirds(t: Topology, lab: string, timeoutMs = 30_000): Promise<void> {
   const nodes = Object.entries(t.nodes).filter(([, n]) => n.bgp).map(([k]) => k);
@@ -72,9 +86,7 @@ export async function startBirds(t: Topology, lab: string, timeoutMs = 30_000): 
     // bird forks into the background once its configuration is read; the pid file names the daemon.
     const r = await run(IP, ['netns', 'exec', nsName(lab, node), 'bird', '-c', conf, '-s', birdSocket(lab, node), '-P', pidFile]);
     if (r.code !== 0) throw new LabError(`bird on ${node} did not start: ${r.stderr.trim() || r.stdout.trim()}`);
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    const st = procStat(pid);
-    if (!st) throw new LabError(`bird on ${node} (pid ${pid}) exited at once`);
+    const { pid, st } = await daemonOf(node, pidFile);
     await withLabLock(lab, () => updateState(lab, (s) => void ((s.bird ??= {})[node] = { pid, startTicks: st.startTicks })));
   }));
   await waitEstablished(lab, nodes, timeoutMs);
