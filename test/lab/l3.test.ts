@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { requireRoot } from '../helpers.js';
-import { hanetArgv, labDown } from '../../src/lab/lab.js';
+import { hanetArgv, labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import { readState } from '../../src/lab/state.js';
+import { daemonAlive } from '../../src/lab/daemon-proc.js';
+import { idleSessions } from '../../src/lab/bird.js';
+import { defaultTopology } from '../../src/lab/topology.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../helpers.js';
 import type { LabHandle } from '../../src/lab/lab.js';
@@ -133,4 +137,20 @@ test('l3: hanet demo --topology l3 --json reports nothing lost', async (t) => {
   } finally {
     await labDown({ name: 'l3demo' }).catch(() => undefined);
   }
+});
+
+test('l3 lab: up starts BIRD on every router and server with every session Established; down stops them by their recorded pids', async (t) => {
+  if (!requireRoot(t)) return;
+  await labUp(defaultTopology('l3'), { name: 'l3bird', replace: true });
+  let st: LabState | undefined;
+  try {
+    st = await readState('l3bird');
+    assert.deepEqual(Object.keys(st?.bird ?? {}).sort(), ['a', 'b', 's', 't1', 't2']);
+    for (const d of Object.values(st!.bird!)) assert.ok(daemonAlive(d), `bird pid ${d.pid} runs`);
+    for (const n of ['s', 't1', 't2', 'a', 'b']) assert.deepEqual(await idleSessions('l3bird', n), [], `${n}: every session Established`);
+  } finally {
+    // What a later `hanet lab down` does after whatever started the lab crashed: it has only the state file.
+    await labDown({ name: 'l3bird' });
+  }
+  for (const d of Object.values(st?.bird ?? {})) assert.equal(daemonAlive(d), false, `bird pid ${d.pid} stopped`);
 });
