@@ -27,9 +27,13 @@ const routerId = (n: NodeSpec): string | undefined =>
   n.ports.flatMap((p) => p.addresses.map((a) => parseCidr(a))).find((c) => c?.family === 4)?.address;
 
 /** One session per neighbour address, with the channel of its family. */
-function sessions(bgp: BgpSpec, channel: (f: 4 | 6) => string): string[] {
-  return bgp.neighbors.map((nb, i) => `protocol bgp n${i} {\n  local as ${bgp.as};\n  neighbor ${nb.address} as ${nb.as};\n  ${FAST}\n  ${channel(ipFamily(nb.address) ?? 4)}\n}\n`);
+function sessions(bgp: BgpSpec, channel: (f: 4 | 6, address: string) => string): string[] {
+  return bgp.neighbors.map((nb, i) => `protocol bgp n${i} {\n  local as ${bgp.as};\n  neighbor ${nb.address} as ${nb.as};\n  ${FAST}\n  ${channel(ipFamily(nb.address) ?? 4, nb.address)}\n}\n`);
 }
+
+/** Is `address` a server's (a port address of a server node)? */
+const isServer = (t: Topology, address: string): boolean =>
+  Object.values(t.nodes).some((n) => n.role === 'server' && n.ports.some((p) => p.addresses.some((a) => parseCidr(a)?.address === address)));
 
 const families = (n: NodeSpec): Array<4 | 6> =>
   ([4, 6] as const).filter((f) => n.ports.some((p) => p.addresses.some((a) => parseCidr(a)?.family === f)));
@@ -47,7 +51,8 @@ export function birdConf(t: Topology, lab: string, node: string): string {
       `protocol direct { ${fs.map((f) => `ipv${f};`).join(' ')} }`,
       '# Learnt routes into the kernel (the connected ones are there already).',
       ...fs.map((f) => `protocol kernel { ipv${f} { import none; export where source = RTS_BGP; }; }`), '',
-      ...sessions(n.bgp, (f) => `ipv${f} { import all; export all; };`),
+      // From a server only host routes (what the fabric must allow, docs/l3.md: the helper's /32 and /128).
+      ...sessions(n.bgp, (f, at) => `ipv${f} { import ${isServer(t, at) ? `where net.len = ${f === 4 ? 32 : 128}` : 'all'}; export all; };`),
     ].join('\n');
   }
   const r = validateConfig(serverConfig(t, node, join(STATE_DIR, lab, 'cluster'), lab));

@@ -37,6 +37,7 @@ test('l3 topology: BIRD configurations — routers announce connected networks, 
   assert.match(spine, /protocol direct/);
   assert.match(spine, /neighbor 10\.255\.1\.2 as 65001;[\s\S]*neighbor 10\.255\.2\.2 as 65002;/);
   assert.match(spine, /connect retry time 1;/);
+  assert.match(birdConf(t, 'x', 't1'), /neighbor 10\.1\.0\.10 as 65011;[^}]*ipv4 \{ import where net\.len = 32; export all; \};/, 'a ToR accepts only host routes from its server');
   const a = birdConf(t, 'x', 'a');
   assert.match(a, /import where krt_source = 78 && net\.len = 32 && krt_metric != 4242;/);
   assert.match(a, /local as 65011;\n {2}neighbor 10\.1\.0\.1 as 65001;/);
