@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { HanetError } from '../errors.js';
 import { loadConfig, loadKeyDetailed } from '../config/load.js';
 import { configExample } from '../config/example.js';
+import { birdSnippet } from '../config/bird.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/hanet/hanet.yaml';
 
@@ -62,6 +63,14 @@ export function registerConfigCommands(program: Command): void {
     .description('print an annotated example configuration')
     .action(() => {
       process.stdout.write(configExample());
+    });
+
+  config
+    .command('bird')
+    .description('print the BIRD 2 configuration that announces what a helper takes over on mode l3 interfaces (docs/l3.md)')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG_PATH)
+    .action((opts: { config: string }) => {
+      process.stdout.write(birdSnippet(loadConfig(opts.config)));
     });
 
   const key = program.command('key').description('cluster key helpers');

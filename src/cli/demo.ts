@@ -16,24 +16,27 @@ export function registerDemoCommands(program: Command): void {
     .option('--name <lab>', 'lab name', 'demo')
     .option('--link <kind>', 'private link a-b: ethernet (veth), serial (115200-baud line) or udp (tunnel over a routed network)', 'ethernet')
     .option('--ipv6', 'on the IPv6-only lab (pair6: no IPv4 on the public LAN or the client network), clients reach a over IPv6')
+    .option('--topology <name>', 'an embedded topology with servers a and b instead (e.g. l3: a and b in two racks behind BGP routers, docs/l3.md)')
     .option('--report <file>', 'write the HTML report here (default without --json: /tmp/hanet-demo-<time>.html)')
-    .action(async (o: { json?: boolean; mode: string; cycles: string; outage: string; name: string; report?: string; link: string; ipv6?: boolean }) => {
+    .action(async (o: { json?: boolean; mode: string; cycles: string; outage: string; name: string; report?: string; link: string; ipv6?: boolean; topology?: string }) => {
       const [{ runDemo }, { DEMO_LINK_KINDS }, { createLiveView }, { renderDemoReport }, { LabError }] = await Promise.all([
         import('../lab/demo.js'), import('../lab/link-profiles.js'), import('../lab/demo-live.js'), import('../lab/demo-report.js'), import('../lab/errors.js'),
       ]);
       if (!(FAILURE_MODES as readonly string[]).includes(o.mode)) throw new LabError(`--mode must be carrier, silent or admin, not ${o.mode}`);
       if (!DEMO_LINK_KINDS.includes(o.link as DemoLinkKind)) throw new LabError(`--link must be ${DEMO_LINK_KINDS.join(', ')}, not ${o.link}`);
       if (o.ipv6 && o.link !== 'ethernet') throw new LabError(`--ipv6 runs on the Ethernet link only, not --link ${o.link}`);
+      if (o.topology !== undefined && (o.ipv6 || o.link !== 'ethernet')) throw new LabError('--topology picks the lab itself: not with --ipv6 or --link');
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       // On a terminal: a live one-screen view; otherwise plain step lines. Either way the daemons' events are
       // collected for the HTML report.
       const live = !o.json && process.stderr.isTTY === true;
-      const view = createLiveView({ out: process.stderr, title: `hanet demo${o.ipv6 ? ' (IPv6)' : ''}: ${o.mode} failure of a:eth0, ${o.cycles} cycle(s)`, quiet: !live });
+      const view = createLiveView({ out: process.stderr, title: `hanet demo${o.ipv6 ? ' (IPv6)' : ''}${o.topology ? ` (${o.topology})` : ''}: ${o.mode} failure of a:eth0, ${o.cycles} cycle(s)`, quiet: !live });
       let res;
       try {
         res = await runDemo({
           name: o.name, mode: o.mode as FailureMode, cycles: Number(o.cycles), outageMs: Number(o.outage), link: o.link as DemoLinkKind, ipv6: o.ipv6 === true, signal: ac.signal,
+          ...(o.topology !== undefined ? { topology: o.topology } : {}),
           onStep: o.json ? undefined : live ? (s) => view.step(s) : (s) => process.stderr.write(`${(s.at_ms / 1000).toFixed(2).padStart(7)} s  ${s.step}${s.detail ? `: ${s.detail}` : ''}\n`),
           observe: (h) => view.observe(h),
         });

@@ -16,7 +16,7 @@ export type UnplugMode = (typeof UNPLUG_MODES)[number];
  * The topologies built into the lab (src/lab/topologies/), in the order the help lists them. A suffix 46 is the
  * dual-stack version (IPv4 and IPv6 on the client network and the public LAN), 6 the IPv6-only one.
  */
-export const EMBEDDED_TOPOLOGY_NAMES = ['pair', 'trio', 'dual', 'pair-delay', 'pair-serial', 'pair-udp', 'pair46', 'trio46', 'dual46', 'pair6', 'trio6', 'dual6', 'quad'] as const;
+export const EMBEDDED_TOPOLOGY_NAMES = ['pair', 'trio', 'dual', 'pair-delay', 'pair-serial', 'pair-udp', 'pair46', 'trio46', 'dual46', 'pair6', 'trio6', 'dual6', 'quad', 'l3', 'l346'] as const;
 export type EmbeddedTopologyName = (typeof EMBEDDED_TOPOLOGY_NAMES)[number];
 
 /** The lab workload's defaults (`hanet lab client|load` options and the in-process client). */

@@ -69,6 +69,16 @@ function documentChecks(input: unknown, ctx: IssueSink): void {
     else if (prev === undefined) addrSeen.set(ip, `public[${i}].addresses[${j}]`);
   }));
 
+  // The interfaces of one LAN reach a helper the same way: one mode per LAN name.
+  const modeOf = new Map<string, { mode: string; i: number }>();
+  pubs.forEach((p, i) => {
+    const lan = str(p?.lan) ?? 'lan0';
+    const mode = str(p?.mode) ?? 'l2';
+    const prev = modeOf.get(lan);
+    if (prev && prev.mode !== mode) ctx.addIssue({ code: 'custom', path: ['public', i, 'mode'], message: `${show(mode)}: LAN ${show(lan)} is mode ${prev.mode} on public[${prev.i}]; one mode per LAN` });
+    else if (!prev) modeOf.set(lan, { mode, i });
+  });
+
   // At most one default route.
   const explicitDefault = pubs.map((p) => p?.default_route === true);
   const firstExplicit = explicitDefault.indexOf(true);

@@ -10,6 +10,8 @@ import type { CoreConfig, CorePrivate, CorePublic } from './types.js';
 
 /** Metric of hanet's fallback default route: behind any default route the operator installs (0 by default). */
 export const FALLBACK_DEFAULT_METRIC = 4242;
+/** Metric of an L3 helper's lingering host route: BIRD does not learn it (src/config/bird.ts), so it is withdrawn. */
+export const L3_LINGER_METRIC = 4242;
 /**
  * Priorities of hanet's policy rules: forwarding allowed for a held claim's address (ALLOW), then nothing else
  * forwarded from a public interface or a private link (DENY). Early, so no other rule routes forwarded traffic first;
@@ -103,16 +105,23 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
   for (const hc of s.helping) {
     const link = cfg.privates.find((l) => l.name === hc.link);
     if (!link) continue;
+    const l3 = cfg.publics.some((p) => p.lan === hc.lan && p.mode === 'l3');
+    // L3: BIRD announces host routes of any metric but L3_LINGER_METRIC (`hanet config bird`; IPv4 routes have metric
+    // 0, IPv6 ones the kernel's 1024). A released claim's route lingers with L3_LINGER_METRIC: withdrawn from the
+    // fabric at once, still forwarding what is on its way (make before break: removing the route itself would drop
+    // what arrives until the withdrawal has crossed the fabric).
+    const lingerMetric = l3 && hc.lingerUntil !== undefined ? { metric: L3_LINGER_METRIC } : {};
     for (const a of hc.addresses) {
       const f = famOf(a);
       const hop = f === 4 ? { ifname: link.iface, via: hc.ownerLinkAddress } : linkHop(link, f, s.peerLink6);
-      if (hop) routes.push({ family: f, dst: a, dstLen: hostPrefixLen(f), ...hop });
+      if (hop) routes.push({ family: f, dst: a, dstLen: hostPrefixLen(f), ...hop, ...lingerMetric });
       // Forwarding for this claim only (also while the route lingers): to the owner's address from the LAN, and from
       // it over the link.
       for (const q of cfg.publics) if (q.lan === hc.lan) rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: q.iface, dst: a, dstLen: hostPrefixLen(f), action: 'lookup-main' });
       rules.push({ family: f, priority: RULE_ALLOW_PRIORITY, iif: link.iface, src: a, srcLen: hostPrefixLen(f), action: 'lookup-main' });
     }
-    if (hc.lingerUntil === undefined) {
+    // L3 (a routed fabric): no proxy entries; the host route above is what BIRD learns (protocol 78) and announces.
+    if (hc.lingerUntil === undefined && !l3) {
       const iface = s.helperIface(hc.lan);
       if (iface) for (const a of hc.addresses) proxies.push({ family: famOf(a), ifname: iface, address: a });
     }

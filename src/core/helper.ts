@@ -2,13 +2,14 @@
 // owner renews with its heartbeats; adoption of a previous run's kernel state after a restart; the linger of a
 // released claim's route. A claim is acknowledged only once the kernel holds its route and proxy entry; a failed
 // reconcile turns it into a refusal the owner acts on (docs/CONTRACTS.md, effect order). Pure.
+import { L3_LINGER_METRIC } from './desired.js';
 import { hostPrefixLen, ipFamily } from './ip.js';
 import type { Lans } from './lans.js';
 import type { Claim } from './messages.js';
 import type { KernelGate, NodeParts, Out } from './out.js';
 import type { PeerTable, PeerView } from './peers.js';
 import type { CoreConfig, CoreEventType } from './types.js';
-import type { KernelLeftovers } from './kernel-types.js';
+import type { KernelLeftovers, RouteSpec } from './kernel-types.js';
 
 /** A claim this node holds for a peer. */
 export interface HelperClaim {
@@ -70,15 +71,27 @@ export class HelperSide {
    * route points to, until that owner renews them or the lease runs out.
    */
   adopt(leftovers: Pick<KernelLeftovers, 'routes' | 'proxies'>, now: number): void {
-    for (const px of leftovers.proxies) {
-      const route = leftovers.routes.find((r) => r.dst === px.address && r.dstLen === hostPrefixLen(px.family));
+    const found: Array<{ address: string; route: RouteSpec | undefined; lan: string | undefined }> = leftovers.proxies.map((px) => ({
+      address: px.address,
+      route: leftovers.routes.find((r) => r.dst === px.address && r.dstLen === hostPrefixLen(px.family)),
+      lan: this.cfg.publics.find((p) => p.iface === px.ifname)?.lan,
+    }));
+    // L3 fabric: no proxy entries; a host route over a private link to an address we may claim there is the claim
+    // (BIRD still announces it: dropping it would send the owner's traffic back to its dead rack). Not a lingering
+    // one (metric L3_LINGER_METRIC): that claim had ended.
+    const l3 = this.cfg.publics.find((p) => p.mode === 'l3')?.lan;
+    if (l3 !== undefined) {
+      for (const r of leftovers.routes) {
+        if (r.dstLen === hostPrefixLen(r.family) && r.type !== 'local' && (r.table ?? 254) === 254 && r.metric !== L3_LINGER_METRIC && this.lans.claimable(l3, r.dst)) found.push({ address: r.dst, route: r, lan: l3 });
+      }
+    }
+    for (const { address, route, lan } of found) {
       const link = route && this.peers.all().find((l) => l.cfg.iface === route.ifname);
-      const lan = this.cfg.publics.find((p) => p.iface === px.ifname)?.lan;
       if (!route || !link || !lan) continue;
       const key = `${link.cfg.peer}/${lan}`;
       const c = this.helping.get(key);
-      if (c) c.addresses.push(px.address);
-      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [px.address], ownerLinkAddress: link.cfg.peerAddress, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
+      if (c) c.addresses.push(address);
+      else this.helping.set(key, { owner: link.cfg.peer, lan, claimId: 'adopted', addresses: [address], ownerLinkAddress: link.cfg.peerAddress, link: link.cfg.name, leaseMs: this.cfg.takeover.leaseMs, expiresAt: now + this.cfg.takeover.leaseMs, since: now, confirmed: true });
     }
   }
 
@@ -142,7 +155,8 @@ export class HelperSide {
 
   /** Every claim ended and someone else announced its addresses (or none was held). */
   handedOver(): boolean {
-    return this.claims().every((h) => h.lingerUntil !== undefined && h.announcedElsewhere === true);
+    // On an L3 fabric nobody announces on our link: the owner's new helper (or the owner) is reached by its own route.
+    return this.claims().every((h) => h.lingerUntil !== undefined && (h.announcedElsewhere === true || this.lans.isL3(h.lan)));
   }
 
   /** This process stalled for `ms`: leases and lingers are judged as if time had stopped meanwhile. */
@@ -178,7 +192,7 @@ export class HelperSide {
         hc.iface = iface;
         this.gate.after((ok) => {
           if (!ok) return true;
-          if (iface && hc.lingerUntil === undefined && this.helping.get(key) === hc && hc.iface === iface) this.out.announce(iface, hc.addresses);
+          if (iface && hc.lingerUntil === undefined && this.helping.get(key) === hc && hc.iface === iface && !this.lans.isL3(hc.lan)) this.out.announce(iface, hc.addresses);
           return false;
         });
       }
@@ -248,7 +262,8 @@ export class HelperSide {
       hc.confirmed = true;
       if (reply) this.out.send(link.cfg.name, { type: 'takeover-ack', claimId: c.claimId, ok: true });
       hc.iface = this.lans.helperIface(c.lan);
-      if (hc.iface) this.out.announce(hc.iface, hc.addresses);
+      // L3: the host route is the announcement (BIRD learns it from the kernel); nothing is sent on the link.
+      if (hc.iface && !this.lans.isL3(c.lan)) this.out.announce(hc.iface, hc.addresses);
       return false;
     });
   }

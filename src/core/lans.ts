@@ -83,15 +83,22 @@ export class Lans {
     return (ifaces.find((p) => this.usable(p.iface)) ?? ifaces.find((p) => this.view(p.iface).healthy) ?? ifaces[0])?.iface;
   }
 
+  /** Is `lan` a routed fabric (mode l3: host routes announced by BIRD, no proxy entries, no gratuitous ARP)? */
+  isL3(lan: string): boolean {
+    return (this.byLan.get(lan) ?? []).some((p) => p.mode === 'l3');
+  }
+
   /**
-   * May a peer ask us to answer for `address` on `lan`? Only for addresses inside the LAN's prefixes, never for our
-   * own addresses or the gateway: an authenticated but misconfigured (or compromised) peer must not hijack them.
+   * May a peer ask us to answer for `address` on `lan`? Never for our own addresses or the gateway: an authenticated
+   * but misconfigured (or compromised) peer must not hijack them. On an L2 LAN only addresses inside its prefixes. On
+   * an L3 fabric the owner may be in any rack (ours too: the announced host route beats the ToR's connected subnet),
+   * so any other address: what a server may announce is the ToR's import filter's to decide (docs/l3.md).
    */
   claimable(lan: string, address: string): boolean {
     const ifaces = this.byLan.get(lan) ?? [];
     const ip = address.split('/')[0]!;
     if (ifaces.some((p) => p.gateways.includes(ip) || p.addresses.some((a) => a.address === ip))) return false;
-    return ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
+    return this.isL3(lan) || ifaces.some((p) => p.addresses.some((a) => inPrefix(ip, a)));
   }
 
   /**

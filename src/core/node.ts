@@ -163,7 +163,8 @@ export class HanetNode {
   private updateProbeTargets(): void {
     for (const p of this.cfg.publics) {
       if (!p.arp || p.gateways.length === 0) continue;
-      const targets = [...p.gateways, ...this.peers.probeTargets(p.lan, PEER_PROBES)];
+      // L3: the peers are in other racks' subnets, not on this link: only the ToR (the gateway) answers probes.
+      const targets = [...p.gateways, ...(p.mode === 'l3' ? [] : this.peers.probeTargets(p.lan, PEER_PROBES))];
       const text = targets.join(' ');
       if (this.probeTargets.get(p.iface) === text) continue;
       this.probeTargets.set(p.iface, text);

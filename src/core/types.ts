@@ -4,9 +4,17 @@ import type { PeerMessage } from './messages.js';
 
 export type { Claim, HeartbeatEcho, PeerMessage } from './messages.js';
 
+/**
+ * How a helper makes a failed owner's addresses reach it: 'l2' on one Ethernet segment (proxy ARP/NDP, gratuitous
+ * ARP); 'l3' in a routed fabric (a host route with protocol 78 that BIRD announces over BGP; nothing on the link).
+ */
+export type PublicMode = 'l2' | 'l3';
+
 export interface CorePublic {
   iface: string;
   lan: string;
+  /** Default 'l2'. */
+  mode?: PublicMode;
   /** Service addresses of either family, with their prefix length. */
   addresses: Array<{ address: string; prefixLen: number }>;
   /** The LAN's gateways, at most one per family (an IPv6 one may be link-local): probe targets and default next hops. */

@@ -18,6 +18,7 @@ export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInte
     publics: cfg.public.map((p) => ({
       iface: p.interface,
       lan: p.lan,
+      mode: p.mode,
       addresses: p.addresses.map((a) => ({ address: a.address, prefixLen: a.prefixLen })),
       gateways: p.gateways,
       defaultRoute: p.defaultRoute && p.gateways.length > 0,

@@ -5,6 +5,7 @@ import { askControl } from '../daemon/control-socket.js';
 import { loadConfig } from '../config/load.js';
 import { HanetError } from '../errors.js';
 import type { Config } from '../config/schema.js';
+import { BIRD_DEFAULT_SOCKET, birdFindings, readBirdFacts } from './bird.js';
 import { clockFindings, readClockFacts } from './clock.js';
 import { fileFindings, type SafeFile } from './files.js';
 import { interfaceFindings, listBonds, readIfaceFacts, type IfaceRole } from './interfaces.js';
@@ -20,6 +21,8 @@ export { summarise } from './types.js';
 export interface DoctorOptions {
   /** Configuration file; undefined: node-specific checks are skipped. */
   configPath?: string;
+  /** BIRD's control socket, asked when an interface is mode l3 (default /run/bird/bird.ctl). */
+  birdSocket?: string;
 }
 
 /** Whether a daemon answers on the control socket within `timeoutMs`. */
@@ -99,6 +102,12 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   } : undefined;
   findings.push(...softwareFindings(readSoftwareFacts(procs), scope));
   findings.push(...clockFindings(readClockFacts(procs)));
+  const l3 = config?.public.filter((p) => p.mode === 'l3') ?? [];
+  if (l3.length > 0) {
+    const families = ([4, 6] as const).filter((x) => l3.some((p) => p.addresses.some((a) => a.family === x)));
+    const socket = opts.birdSocket ?? BIRD_DEFAULT_SOCKET;
+    findings.push(...birdFindings(await readBirdFacts(socket), families, socket));
+  }
 
   if (config && opts.configPath !== undefined) {
     findings.push(...fileFindings(configFiles(opts.configPath, config)));

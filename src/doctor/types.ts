@@ -26,7 +26,8 @@ export type CheckId =
   | 'systemd-networkd'
   | 'clock'
   | 'file'
-  | 'peer';
+  | 'peer'
+  | 'bird';
 
 export interface Finding {
   id: CheckId;

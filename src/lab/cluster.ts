@@ -76,9 +76,15 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
   const hasDefault = gateways.findIndex((g) => g.length > 0);
   const pub = publics.map((p, i) => {
     const gw = gateways[i]!;
+    // A server running BGP is in a routed rack (the `l3` topology): L3 mode, every rack on one fabric, and the
+    // session with the ToR (its gateway) that `hanet config bird` writes.
+    // The ToR: the BGP neighbour that is a gateway of this port; its sessions: every neighbour address of its AS.
+    const torAs = spec.bgp?.neighbors.find((nb) => gw.includes(nb.address))?.as;
+    const torAddrs = spec.bgp?.neighbors.filter((nb) => nb.as === torAs).map((nb) => nb.address) ?? [];
     return {
       interface: p.name,
-      lan: p.switch,
+      ...(spec.bgp ? { mode: 'l3' as const, lan: 'fabric' } : { lan: p.switch }),
+      ...(spec.bgp && torAs !== undefined ? { bgp: { local_as: spec.bgp.as, peer_as: torAs, neighbor: torAddrs.length === 1 ? torAddrs[0]! : torAddrs } } : {}),
       addresses: p.addresses,
       // One gateway as a text (as an IPv4 lab always had), one per family as a list.
       ...(gw.length > 0 ? { gateway: gw.length === 1 ? gw[0]! : gw } : { probe: { arp: false } }),

@@ -20,6 +20,7 @@ import { startRelay } from './serial-relay.js';
 import { readState, serialTtyPath, STATE_DIR, statePath, updateState, type LabState } from './state.js';
 import { labDown, listNamespaces } from './teardown.js';
 import { daemonAlive } from './daemon-proc.js';
+import { startBirds } from './bird.js';
 import { LAB_NAME_RE, parsePortRef, parseTopology, switchPortName, type Topology } from './topology.js';
 
 export { FAILURE_MODES, type FailureMode, type UnplugMode } from '../cli/lab-options.js';
@@ -122,6 +123,8 @@ export async function labUp(topology: Topology, opts: { name: string; replace?: 
       const { pid } = await startRelay(relayArgv(name, l.ends[0]), { baud: l.baud!, ttys });
       await updateState(name, (s) => void ((s.serial ??= {})[l.ends[0]] = { pid, baud: l.baud!, ttys }));
     }
+    // Routers and servers with `bgp` (the l3 topology): the lab is up once every BGP session is Established.
+    await startBirds(t, name);
   } catch (e) {
     await labDown({ name }).catch(() => {});
     if (e instanceof HanetError) throw e;

@@ -34,6 +34,8 @@ export interface LabState {
   serial?: Record<string, SerialRelayState>;
   /** A running cluster (`hanet lab run`, src/lab/live-cluster.ts): its directory and its daemons by server. */
   cluster?: { dir: string; daemons: Record<string, DaemonRecord> };
+  /** BIRD daemons by node (the `l3` topology, src/lab/bird.ts). */
+  bird?: Record<string, DaemonRecord>;
 }
 
 /** A daemon started detached by the lab: its pid and the start time /proc gives it, so a reused pid is never signalled. */

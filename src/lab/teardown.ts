@@ -95,6 +95,9 @@ export async function labDown(target: { name: string } | { all: true }): Promise
   // A running cluster's daemons first, each given time to remove what it installed (lazy: live-cluster imports the lab).
   const { stopLabDaemons } = await import('./live-cluster.js');
   for (const lab of 'all' in target ? await stateNames() : [target.name]) await stopLabDaemons(lab);
+  // BIRD daemons (the l3 topology): inside the namespaces too, stopped by their recorded pids first.
+  const { stopBirds } = await import('./bird.js');
+  for (const lab of 'all' in target ? await stateNames() : [target.name]) await stopBirds(lab);
   // Serial relays: normally inside a lab namespace (killed below with its processes); their recorded pids too.
   for (const lab of 'all' in target ? await stateNames() : [target.name]) {
     const relays = await readState(lab).then((s) => Object.values(s?.serial ?? {}), () => []);

@@ -36,6 +36,12 @@ const RouteSchema = z.strictObject({
   metric: z.number().int().min(0).max(0xffffffff).optional(),
 });
 
+const asNumber = z.number().int().min(1).max(4_294_967_295);
+const BgpSchema = z.strictObject({
+  as: asNumber,
+  neighbors: z.array(z.strictObject({ address: ipString, as: asNumber })).min(1),
+});
+
 const NodeSchema = z.strictObject({
   role: z.enum(['client', 'router', 'switch', 'server']),
   ports: z.array(PortSchema).default([]),
@@ -46,6 +52,7 @@ const NodeSchema = z.strictObject({
       z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))),
     )
     .default({}),
+  bgp: BgpSchema.optional(),
 });
 
 const LinkSchema = z.strictObject({
@@ -115,6 +122,7 @@ function crossCheck(t: Topology): TopologyIssue[] {
       if (n.ports.length) add(['nodes', nn, 'ports'], 'a switch has no ports of its own: plug other nodes\' ports into it with `switch: ' + nn + '`');
       if (n.routes.length) add(['nodes', nn, 'routes'], 'a switch has no routes (its bridge has no addresses)');
     }
+    if (n.bgp && n.role !== 'router' && n.role !== 'server') add(['nodes', nn, 'bgp'], `only routers and servers run BIRD (this is a ${n.role})`);
     n.ports.forEach((p, i) => {
       const prev = seenIf.get(p.name);
       if (prev !== undefined) add(['nodes', nn, 'ports', i, 'name'], `duplicate interface name "${p.name}" (also ports[${prev}])`);

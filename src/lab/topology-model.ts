@@ -27,12 +27,24 @@ export interface RouteSpec {
   metric?: number;
 }
 
+/**
+ * BGP of a router or server that runs BIRD in the lab (src/lab/bird.ts, the `l3` topology): its AS and its eBGP
+ * neighbours. A router announces its connected networks and what it learns; a server runs hanet in L3 mode and
+ * announces only the host routes hanet installs while it helps (the snippet of `hanet config bird`).
+ */
+export interface BgpSpec {
+  as: number;
+  neighbors: Array<{ address: string; as: number }>;
+}
+
 export interface NodeSpec {
   role: NodeRole;
   ports: PortSpec[];
   routes: RouteSpec[];
   /** Sysctls set inside the node's namespace, key as `net.ipv4.ip_forward` or `net/ipv4/ip_forward`. */
   sysctls: Record<string, string>;
+  /** Routers and servers: run BIRD with these eBGP sessions. */
+  bgp?: BgpSpec;
 }
 
 export type LinkKind = 'veth' | 'serial' | 'udp';

@@ -42,7 +42,7 @@ test('minimal config: every default filled', () => {
     logLevel: 'info',
     port: 7431,
     public: [{
-      interface: 'eth0', lan: 'lan0', addresses: [{ family: 4, address: '10.0.0.11', prefixLen: 24 }], gateways: ['10.0.0.1'],
+      interface: 'eth0', mode: 'l2', lan: 'lan0', addresses: [{ family: 4, address: '10.0.0.11', prefixLen: 24 }], gateways: ['10.0.0.1'],
       defaultRoute: true, probe: { carrierIntervalMs: 10, arpIntervalMs: 10, arpMisses: 2, arp: true },
     }],
     private: [{ kind: 'ethernet', name: 'eth1', interface: 'eth1', peer: 'b', peerAddress: '192.168.100.2', cost: 10 }],

@@ -39,7 +39,7 @@ function expectIssue(obj: unknown, path: string, re: RegExp): void {
 
 describe('embedded topologies', () => {
   it('all validate and round-trip through YAML', () => {
-    assert.deepEqual(embeddedTopologyNames().sort(), ['dual', 'dual46', 'dual6', 'pair', 'pair-delay', 'pair-serial', 'pair-udp', 'pair46', 'pair6', 'quad', 'trio', 'trio46', 'trio6']);
+    assert.deepEqual(embeddedTopologyNames().sort(), ['dual', 'dual46', 'dual6', 'pair', 'pair-delay', 'pair-serial', 'pair-udp', 'pair46', 'pair6', 'quad', 'trio', 'trio46', 'trio6', 'l3', 'l346'].sort());
     for (const n of embeddedTopologyNames()) {
       const t = defaultTopology(n);
       assert.equal(t.name, n);

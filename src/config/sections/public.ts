@@ -28,8 +28,29 @@ export const probeSchema = z.strictObject({
   }),
 });
 
+export const PUBLIC_MODES = ['l2', 'l3'] as const;
+export type PublicMode = (typeof PUBLIC_MODES)[number];
+
+/** The BGP session of an L3 interface with its top-of-rack router: what `hanet config bird` writes into the snippet. */
+export const bgpSchema = z.strictObject({
+  local_as: z.number().int().min(1).max(4_294_967_295).meta({ description: "This server's AS number in its BGP session with the ToR router." }),
+  peer_as: z.number().int().min(1).max(4_294_967_295).meta({ description: "The ToR router's AS number." }),
+  neighbor: gateways.optional().meta({
+    description: "The ToR router's address for the BGP session, or one per family ([10.1.0.1, 2001:db8:1::1]: a session each). " +
+      'Default: the interface\'s gateways, a link-local one only where the family has no other.',
+  }),
+});
+
 export const publicSchema = z.strictObject({
   interface: ifName.meta({ description: 'The public interface (a switch port of this server).' }),
+  mode: z.enum(PUBLIC_MODES).default('l2').meta({
+    description: 'How a helper makes this LAN\'s addresses reach it when this server fails. l2: the helper is on the same Ethernet ' +
+      'segment and answers ARP/NDP for them (proxy entries, gratuitous ARP). l3: the servers are in routed racks (a ToR router ' +
+      'per rack, BGP in the fabric); the helper installs a host route (/32, /128, route protocol 78) to them over the private link ' +
+      'and BIRD announces it to its ToR (docs/l3.md, `hanet config bird`). With l3, `lan` names the routed fabric: use the same ' +
+      'name on every server, whatever its rack subnet.',
+  }),
+  bgp: bgpSchema.optional().meta({ description: 'The BGP session with the ToR router that `hanet config bird` writes for a mode l3 interface (optional; unused in mode l2).' }),
   lan: lanName.default('lan0').meta({
     description: 'Name of the LAN segment. Use the same name on every server attached to the same segment: a helper can only answer ' +
       'for addresses of a LAN it is attached to.',
@@ -75,6 +96,11 @@ export const publicSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: gwPath(i), message: `${show(g)} is not inside the prefix of any of the interface's IPv${f} addresses (${same.length ? same.map((c) => `${c.address}/${c.prefixLen}`).join(', ') : 'it has none'})` });
     }
   });
+  const nbs = p.bgp && Array.isArray(p.bgp.neighbor) ? p.bgp.neighbor : [];
+  const nbFams = nbs.map((g) => gateway.parse(g)).map((g) => (g === undefined ? undefined : ipFamily(g)));
+  if (nbFams.length === 2 && nbFams[0] !== undefined && nbFams[0] === nbFams[1]) {
+    ctx.addIssue({ code: 'custom', path: ['bgp', 'neighbor', 1], message: `${show(nbs[1])}: one neighbour per family (also neighbor[0])` });
+  }
   if (p.gateway !== undefined) {
     // checked above
   } else if (p.probe?.arp !== false) {
@@ -99,12 +125,16 @@ type RawPublic = z.output<typeof publicSchema>;
 
 /** One typed public interface: addresses with their prefix, and the default route resolved over all interfaces. */
 export function toPublic(p: RawPublic, i: number, all: readonly RawPublic[]) {
-  const { addresses, default_route: defaultRoute, gateway: gw, ...rest } = p;
+  const { addresses, default_route: defaultRoute, gateway: gw, bgp, ...rest } = p;
+  const gateways = gatewayList(gw).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!);
+  const neighbors = bgp?.neighbor !== undefined ? gatewayList(bgp.neighbor).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!) : gateways;
   return {
     ...camelKeys(rest),
     addresses: addresses.map((a) => address.parse(a)!),
     /** One gateway per family (canonical text), IPv4 first. */
-    gateways: gatewayList(gw).map((g) => gateway.parse(g)!).sort((x, y) => ipFamily(x)! - ipFamily(y)!),
+    gateways,
+    /** mode l3: the BGP sessions with the ToR (neighbours resolved, IPv4 first: default the gateways). */
+    ...(bgp ? { bgp: { localAs: bgp.local_as, peerAs: bgp.peer_as, neighbors } } : {}),
     defaultRoute: defaultRoute ?? (i === 0 && !all.some((q) => q.default_route === true)),
   };
 }

@@ -8,9 +8,10 @@ import { PAIR_DELAY_YAML } from './pair-delay.js';
 import { PAIR_SERIAL_YAML } from './pair-serial.js';
 import { PAIR_UDP_YAML } from './pair-udp.js';
 import { PAIR46_YAML, PAIR6_YAML } from './pair6.js';
+import { L346_YAML, L3_YAML } from './l3.js';
 import { QUAD_YAML } from './quad.js';
 import { TRIO_YAML } from './trio.js';
 import { TRIO46_YAML, TRIO6_YAML } from './trio6.js';
 
 export const EMBEDDED_TOPOLOGIES: Readonly<Record<EmbeddedTopologyName, string>> = { pair: PAIR_YAML, trio: TRIO_YAML, dual: DUAL_YAML, 'pair-delay': PAIR_DELAY_YAML, 'pair-serial': PAIR_SERIAL_YAML, 'pair-udp': PAIR_UDP_YAML,
-  pair46: PAIR46_YAML, trio46: TRIO46_YAML, dual46: DUAL46_YAML, pair6: PAIR6_YAML, trio6: TRIO6_YAML, dual6: DUAL6_YAML, quad: QUAD_YAML };
+  pair46: PAIR46_YAML, trio46: TRIO46_YAML, dual46: DUAL46_YAML, pair6: PAIR6_YAML, trio6: TRIO6_YAML, dual6: DUAL6_YAML, quad: QUAD_YAML, l3: L3_YAML, l346: L346_YAML };
