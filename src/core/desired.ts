@@ -5,6 +5,7 @@
 import { defaultPrefix, halves, hostPrefixLen, ipFamily, networkOf, type Family } from './ip.js';
 import type { AddrSpec, DesiredKernelState, ProxySpec, RouteSpec, RuleSpec, SysctlSpec } from './kernel-types.js';
 import type { HelperClaim } from './helper.js';
+import { isL3Lan } from './lans.js';
 import type { Placement } from './owner.js';
 import type { CoreConfig, CorePrivate, CorePublic } from './types.js';
 
@@ -105,7 +106,7 @@ export function desiredKernelState(s: DesiredInput): DesiredKernelState {
   for (const hc of s.helping) {
     const link = cfg.privates.find((l) => l.name === hc.link);
     if (!link) continue;
-    const l3 = cfg.publics.some((p) => p.lan === hc.lan && p.mode === 'l3');
+    const l3 = isL3Lan(cfg.publics, hc.lan);
     // L3: BIRD announces host routes of any metric but L3_LINGER_METRIC (`hanet config bird`; IPv4 routes have metric
     // 0, IPv6 ones the kernel's 1024). A released claim's route lingers with L3_LINGER_METRIC: withdrawn from the
     // fabric at once, still forwarding what is on its way (make before break: removing the route itself would drop

@@ -85,7 +85,7 @@ export class Lans {
 
   /** Is `lan` a routed fabric (mode l3: host routes announced by BIRD, no proxy entries, no gratuitous ARP)? */
   isL3(lan: string): boolean {
-    return (this.byLan.get(lan) ?? []).some((p) => p.mode === 'l3');
+    return isL3Lan(this.cfg.publics, lan);
   }
 
   /**
@@ -125,3 +125,6 @@ export class Lans {
     return this.readErrors.get(iface);
   }
 }
+
+/** Is `lan` a routed fabric (some public interface on it in mode l3)? The one rule, for Lans and the desired state. */
+export const isL3Lan = (publics: readonly CorePublic[], lan: string): boolean => publics.some((p) => p.lan === lan && p.mode === 'l3');
