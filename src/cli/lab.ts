@@ -28,6 +28,34 @@ export async function resolveTopology(spec: string | undefined): Promise<Topolog
   return loadTopologyFile(s);
 }
 
+/** The options that generate an N-server topology instead of naming one (`lab up`, `lab topology`). */
+export interface GenerateFlags { servers?: string; links?: string; fabric?: string; racks?: string; ipv6?: boolean }
+const addGenerateOptions = (c: Command): Command => c
+  .option('--servers <n>', 'generate a cluster of n servers n1..nN instead (with --links, --fabric, --racks, --ipv6)')
+  .option('--links <graph>', 'generated: the private-link graph: ring, ring:K (each to the next K), chain, pairs, star, full', 'ring')
+  .option('--fabric <l2|l3>', 'generated: one public LAN behind router r (l2), or racks behind BGP ToRs and a spine (l3)', 'l2')
+  .option('--racks <k>', 'generated l3: number of racks (default 4)')
+  .option('--ipv6', 'generated l2: dual-stack');
+
+/** The topology the flags name: generated when --servers is given, else `--topology` (a name or a file). */
+export async function topologyFromFlags(spec: string | undefined, g: GenerateFlags): Promise<Topology> {
+  const { LabError } = await import('../lab/errors.js');
+  if (g.servers === undefined) {
+    if (g.ipv6 || g.racks !== undefined) throw new LabError('--ipv6 and --racks go with --servers (a generated topology)');
+    return resolveTopology(spec);
+  }
+  if (spec !== undefined) throw new LabError('--servers generates the topology: not with --topology');
+  if (g.fabric !== 'l2' && g.fabric !== 'l3') throw new LabError(`--fabric must be l2 or l3 (got ${JSON.stringify(g.fabric)})`);
+  const num = (v: string | undefined, what: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new LabError(`${what} must be a whole number (got ${JSON.stringify(v)})`);
+    return Number(v);
+  };
+  const { generateTopology } = await import('../lab/topologies/generate.js');
+  const racks = num(g.racks, '--racks');
+  return generateTopology({ servers: num(g.servers, '--servers')!, mode: g.fabric, links: g.links ?? 'ring', ...(racks !== undefined ? { racks } : {}), ipv6: g.ipv6 === true });
+}
+
 /** `-n, --name <lab>`, shared by the lab's subcommands. */
 export const labNameOption = (): Option => new Option('-n, --name <lab>', 'lab name ([a-z0-9]{1,8})').default(DEFAULT_LAB);
 
@@ -47,17 +75,17 @@ const print = (s: string): void => {
 export function registerLabCommands(program: Command, ...extensions: LabCommandRegistrar[]): Command {
   const lab = labCommand(program);
 
-  lab
+  addGenerateOptions(lab
     .command('up')
-    .description(`build a lab (default topology "${DEFAULT_TOPOLOGY}", name "${DEFAULT_LAB}")`)
-    .option('-t, --topology <file|name>', `topology YAML file, or an embedded topology: ${EMBEDDED_TOPOLOGY_NAMES.join(', ')}`)
+    .description(`build a lab (default topology "${DEFAULT_TOPOLOGY}", name "${DEFAULT_LAB}"), or generate one of N servers (--servers)`)
+    .option('-t, --topology <file|name>', `topology YAML file, or an embedded topology: ${EMBEDDED_TOPOLOGY_NAMES.join(', ')}`))
     .addOption(labNameOption())
     .option('--replace', 'take down an existing lab of that name first')
     .option('--run', 'then start hanet on its servers (as `hanet lab run`)')
-    .action(async (o: { topology?: string; name: string; replace?: boolean; run?: boolean }) => {
+    .action(async (o: GenerateFlags & { topology?: string; name: string; replace?: boolean; run?: boolean }) => {
       const { labUp, requireRootPrivileges } = await import('../lab/lab.js');
       requireRootPrivileges('hanet lab up');
-      const t = await resolveTopology(o.topology);
+      const t = await topologyFromFlags(o.topology, o);
       const t0 = performance.now();
       const h = await labUp(t, { name: o.name, replace: o.replace === true });
       const ms = performance.now() - t0;
@@ -167,14 +195,14 @@ export function registerLabCommands(program: Command, ...extensions: LabCommandR
       print(`${port}: healed`);
     });
 
-  lab
+  addGenerateOptions(lab
     .command('topology')
-    .description('validate and print a topology (file or embedded name) as YAML')
-    .argument('[file|name]', `topology file or embedded name (${EMBEDDED_TOPOLOGY_NAMES.join(', ')})`, DEFAULT_TOPOLOGY)
+    .description('validate and print a topology (file or embedded name, or generated with --servers) as YAML')
+    .argument('[file|name]', `topology file or embedded name (${EMBEDDED_TOPOLOGY_NAMES.join(', ')}; default ${DEFAULT_TOPOLOGY})`))
     .option('--json', 'print JSON')
-    .action(async (spec: string, o: { json?: boolean }) => {
+    .action(async (spec: string | undefined, o: GenerateFlags & { json?: boolean }) => {
       const { topologyToYaml } = await import('../lab/topology.js');
-      const t = await resolveTopology(spec);
+      const t = await topologyFromFlags(spec, o);
       print(o.json ? JSON.stringify(t, null, 2) : topologyToYaml(t));
     });
 
