@@ -6,8 +6,10 @@
 //   npm run bench                       full run (5 runs per setup and failure mode), < 20 min
 //   npm run bench -- --quick --json     reduced run (1 run per setup and mode, short phases), < 3 min; prints one JSON
 //                                       object keyed by setup on stdout (the last line)
-//   options: --runs N  --only failover,latency,throughput  --setups none,hanet,...  --modes carrier,silent
+//   options: --runs N  --only failover,latency,throughput,limits,scale  --setups none,hanet,...  --modes carrier,silent
 //            --no-report (do not rewrite bench/RESULTS.md and the SVGs), --report (also after --quick)
+//            --scale-servers N --scale-failing K --scale-fabrics l2,l3 --scale-links GRAPH (the scale part, issue #15)
+//            A full run of some parts only keeps the other parts' results of the last full run (bench/out/bench.json).
 //            --render (only rewrite RESULTS.md and the SVGs from bench/out/bench.json)
 // Ratios measured in the same run are the headline; absolute times vary on a shared machine.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,13 +25,14 @@ import { runThroughput, type ThroughputResult } from './lib/throughput.js';
 import { COLORS, latencyChart } from './lib/svg.js';
 import { renderMarkdown, type MdInput } from './lib/markdown.js';
 import { runLimits, type LimitsResult } from './limits.js';
+import { runScale, SCALE_DEFAULTS, SCALE_QUICK, type ScaleResult } from './lib/scale.js';
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
 const opt = (f: string): string | undefined => (args.includes(f) ? args[args.indexOf(f) + 1] : undefined);
 const quick = flag('--quick');
 const json = flag('--json');
-const parts = new Set((opt('--only') ?? 'failover,latency,throughput,limits').split(','));
+const parts = new Set((opt('--only') ?? 'failover,latency,throughput,limits,scale').split(','));
 const setups = (opt('--setups')?.split(',') as Setup[] | undefined) ?? [...SETUPS];
 const modes = (opt('--modes')?.split(',') as Mode[] | undefined) ?? ['carrier', 'silent'];
 const runs = Number(opt('--runs') ?? (quick ? 1 : 5));
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
   ensurePackages([['keepalived', 'keepalived'], ['iperf3', 'iperf3'], ['ip', 'iproute2']]);
   const facts = machine();
   log(`hanet bench (${quick ? 'quick' : 'full'}): ${facts.nproc} CPUs, kernel ${facts.kernel}, node ${facts.node}, ${facts.keepalived}`);
-  const labs = ['kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbf5', 'kbl0', 'kbl1', 'kbt0', 'kbm0'];
+  const labs = ['bscale', 'kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbf5', 'kbl0', 'kbl1', 'kbt0', 'kbm0'];
   const cleanup = async () => { for (const n of labs) await labDown({ name: n }).catch(() => undefined); };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
   let footprint: Footprint[] | undefined;
   let throughput: ThroughputResult | undefined;
   let limits: LimitsResult | undefined;
+  let scale: ScaleResult[] | undefined;
   try {
     if (parts.has('failover')) {
       log(`failover: ${setups.join(', ')} x ${modes.join(', ')} x ${runs} run(s); cut at +${fo.preMs} ms, heal ${fo.outageMs} ms later`);
@@ -205,6 +209,15 @@ async function main(): Promise<void> {
       log(`limits: failovers at 1 ms resolution (${lo.runs} per mode), idle footprint, ${lo.saturateMinutes} min with both cores saturated`);
       limits = await runLimits({ ...lo, name: 'kbm0', log });
     }
+    if (parts.has('scale')) {
+      const base = quick ? SCALE_QUICK : SCALE_DEFAULTS;
+      const so = { ...base, servers: Number(opt('--scale-servers') ?? base.servers), failing: Number(opt('--scale-failing') ?? base.failing), links: opt('--scale-links') ?? base.links };
+      scale = [];
+      for (const fabric of (opt('--scale-fabrics') ?? 'l2,l3').split(',') as Array<'l2' | 'l3'>) {
+        log(`scale: ${so.servers} servers (${fabric}, links ${so.links}), ${so.failing} failing at once (${so.mode})`);
+        scale.push(await runScale({ ...so, fabric }, log));
+      }
+    }
   } finally {
     await cleanup();
   }
@@ -218,8 +231,18 @@ async function main(): Promise<void> {
       schedule: { pre_ms: fo.preMs, outage_ms: fo.outageMs, post_ms: fo.postMs, request_timeout_ms: fo.requestTimeoutMs }, summary, runs: [...failover.values()].flat(),
       ipv6_vs_ipv4: ipv6VsIpv4([...failover.values()].flat(), modes),
     },
-    latency, footprint, throughput, limits,
+    latency, footprint, throughput, limits, scale,
   };
+  // A full run of some parts keeps the other parts of the last full run, so RESULTS.md stays whole.
+  const lastFile = join(OUT_DIR, 'bench.json');
+  if (!quick && existsSync(lastFile)) {
+    const last = JSON.parse(readFileSync(lastFile, 'utf8')) as typeof result;
+    if (!parts.has('failover')) result.failover = last.failover;
+    if (!parts.has('latency')) { result.latency = last.latency; result.footprint = last.footprint; }
+    if (!parts.has('throughput')) result.throughput = last.throughput;
+    if (!parts.has('limits')) result.limits = last.limits;
+    if (!parts.has('scale')) result.scale = last.scale;
+  }
   mkdirSync(OUT_DIR, { recursive: true });
   const outFile = join(OUT_DIR, quick ? 'bench-quick.json' : 'bench.json');
   writeFileSync(outFile, JSON.stringify(result, null, 1) + '\n');
@@ -234,6 +257,7 @@ async function main(): Promise<void> {
       q.hanet = { ...(q.hanet as object | undefined), gap_1ms: { carrier: limits.gap_1ms.carrier.medianMs, silent: limits.gap_1ms.silent.medianMs } };
       q.footprint = { idle_cpu_pct: limits.footprint.native.idle_cpu_pct, rss_mib: limits.footprint.native.rss_mib, pss_mib: limits.footprint.native.pss_mib };
     }
+    if (scale) q.scale = scale.map((x) => ({ fabric: x.fabric, servers: x.servers, failing: x.failing, median_gap_ms: x.median_gap_ms, max_gap_ms: x.max_gap_ms, failed: x.failed, broken: x.broken, lost: x.lost, idle_cpu_pct: x.idle.cpu_pct, idle_pss_mib: x.idle.pss_mib }));
     process.stdout.write(JSON.stringify({ ...q, ipv6_vs_ipv4: result.failover.ipv6_vs_ipv4 }) + '\n');
   }
   else {

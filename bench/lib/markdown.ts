@@ -5,6 +5,8 @@ import type { Footprint, LatencyResult } from './latency.js';
 import type { ThroughputResult } from './throughput.js';
 import type { LimitsResult } from '../limits.js';
 import { renderLimits } from './limits-md.js';
+import { renderScale } from './scale-md.js';
+import type { ScaleResult } from './scale.js';
 
 interface Agg { median: number | null; max: number | null }
 interface ModeSummary {
@@ -23,6 +25,7 @@ export interface MdInput {
   footprint?: Footprint[] | undefined;
   throughput?: ThroughputResult | undefined;
   limits?: LimitsResult | undefined;
+  scale?: ScaleResult[] | undefined;
   charts: string[];
   modes: Mode[];
   setups: Setup[];
@@ -158,6 +161,7 @@ export function renderMarkdown(r: MdInput): string {
   }
 
   if (r.limits) L.push(...renderLimits(r.limits));
+  if (r.scale) L.push(...renderScale(r.scale));
 
   // ---- footprint
   if (r.footprint?.length) {
