@@ -86,7 +86,11 @@ std::string ErrnoName(int err) {
 
 struct ByteMatch { uint32_t offset; std::vector<uint8_t> value, mask; };
 struct Rule { bool reply; int ethertype; std::vector<ByteMatch> bytes; };  // ethertype -1: any
-struct TargetSpec { std::string id; int64_t intervalNs; std::vector<uint8_t> frame; std::vector<Rule> rules; };
+// unicast: once a reply came, the next probes go to the Ethernet address that answered instead of the frame's own
+// destination (a broadcast ARP probe reaches every host of the LAN: N servers probing their gateway every 10 ms
+// cost every host N*100 frames a second); back to the frame's destination after a miss or a carrier change, so a
+// target whose MAC changed is found again with the next probe.
+struct TargetSpec { std::string id; int64_t intervalNs; std::vector<uint8_t> frame; std::vector<Rule> rules; bool unicast = false; };
 struct IfaceSpec { std::string name; int64_t carrierIntervalNs; std::vector<TargetSpec> targets; };
 struct Spec { std::vector<IfaceSpec> ifaces; };
 
@@ -211,7 +215,8 @@ struct Target {
   bool replied = false;  // a reply was read since the last probe was sent
   uint32_t misses = 0;
   bool confirmed = false;  // a reply arrived since the last carrier change
-  uint64_t sent = 0, suppressed = 0, replies = 0, life = 0, sendErrors = 0, missedTotal = 0;
+  std::vector<uint8_t> ucFrame;  // spec.frame sent to the last answering MAC (spec.unicast); empty: use spec.frame
+  uint64_t unicastSent = 0, sent = 0, suppressed = 0, replies = 0, life = 0, sendErrors = 0, missedTotal = 0;
 };
 
 struct Iface {
@@ -405,6 +410,7 @@ class Engine {
         } else {
           t.nextDue = now;
         }
+        if (t.spec.frame != tsp.frame || !tsp.unicast) t.ucFrame.clear();
         t.spec = std::move(tsp);
         ts.push_back(std::move(t));
       }
@@ -633,6 +639,7 @@ class Engine {
       for (Target& t : f.targets) {
         t.misses = 0;
         t.confirmed = false;
+        t.ucFrame.clear();
         t.life += LifeFrames(t);  // frames before the change are no life after it
         if (isOk) t.nextDue = now;
       }
@@ -798,6 +805,10 @@ class Engine {
       }
       t.misses = 0;
       t.confirmed = true;
+      if (t.spec.unicast && t.spec.frame.size() >= 14) {
+        t.ucFrame = t.spec.frame;
+        memcpy(t.ucFrame.data(), frame + 6, 6);
+      }
     }
     if (!any) f.unmatched++;
   }
@@ -811,6 +822,7 @@ class Engine {
     t.life += life;
     if (!f.ok()) return;
     if (t.lastProbeAt >= 0 && t.lastProbeAt >= f.carrierSince && !t.replied) {
+      t.ucFrame.clear();  // the next probe goes to the frame's own destination (the target may have a new MAC)
       t.misses++;
       t.missedTotal++;
       Obs o{ObsKind::kMiss, f.name, t.spec.id, now};
@@ -824,15 +836,16 @@ class Engine {
       return;
     }
     if (f.fd < 0 || t.spec.frame.size() < 14) return;
+    const std::vector<uint8_t>& frame = t.ucFrame.empty() ? t.spec.frame : t.ucFrame;
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
-    to.sll_protocol = htons(static_cast<uint16_t>((t.spec.frame[12] << 8) | t.spec.frame[13]));
+    to.sll_protocol = htons(static_cast<uint16_t>((frame[12] << 8) | frame[13]));
     to.sll_ifindex = f.boundIfindex;
     to.sll_halen = 6;
-    memcpy(to.sll_addr, t.spec.frame.data(), 6);
+    memcpy(to.sll_addr, frame.data(), 6);
     ssize_t r;
     do {
-      r = sendto(f.fd, t.spec.frame.data(), t.spec.frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+      r = sendto(f.fd, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
       // As the daemon: a probe that could not be sent is no probe (the carrier read tells why).
@@ -840,6 +853,7 @@ class Engine {
       return SocketError(f, "probe sendto", errno);
     }
     t.sent++;
+    if (!t.ucFrame.empty()) t.unicastSent++;
     t.lastProbeAt = now;
     t.replied = false;
     f.lastError.clear();
@@ -965,6 +979,7 @@ bool ParseTarget(Napi::Object o, IfaceSpec* is, std::string* err) {
   t.intervalNs = static_cast<int64_t>(iv * 1e6);
   t.frame = Bytes(o.Get("frame"));
   if (t.frame.size() < 14 || t.frame.size() > 1514) return Fail(err, "target.frame: an Ethernet frame of 14-1514 bytes");
+  t.unicast = o.Has("unicast") && o.Get("unicast").ToBoolean().Value();
   if (!EachObject(o.Get("rules"), "target.rules", err, [&](Napi::Object r) { return ParseRule(r, &t, err); })) return false;
   is->targets.push_back(std::move(t));
   return true;
@@ -1157,6 +1172,7 @@ class Monitor : public Napi::ObjectWrap<Monitor> {
           to.Set("misses", t.misses);
           to.Set("confirmed", t.confirmed);
           to.Set("sent", static_cast<double>(t.sent));
+          to.Set("unicastSent", static_cast<double>(t.unicastSent));
           to.Set("suppressed", static_cast<double>(t.suppressed));
           to.Set("replies", static_cast<double>(t.replies));
           to.Set("life", static_cast<double>(t.life));

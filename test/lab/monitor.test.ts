@@ -202,6 +202,35 @@ if (!serving) {
     await waitFor(async () => (await agent!.call<MonitorStats>('stats')).interfaces.every((f) => !f.watched), { what: 'replies no longer watched' });
   });
 
+  test('probes go to the answering MAC once answered (no broadcast to every host), and by broadcast again after a miss', async (t) => {
+    if (!requireRoot(t)) return;
+    // Another host on the LAN (b's eth0, no hanet running) counts what reaches it: a broadcast probe every 10 ms would
+    // be ~50 frames in 500 ms.
+    const rx = async (): Promise<number> => Number((await lab!.exec('b', ['cat', '/sys/class/net/eth0/statistics/rx_packets'], { check: true })).stdout.trim());
+    const s0 = target(await agent!.call<MonitorStats>('stats'), 'eth0');
+    const b0 = await rx();
+    await waitFor(async () => target(await agent!.call<MonitorStats>('stats'), 'eth0').sent >= s0.sent + 50, { what: '50 probes' });
+    const b1 = await rx();
+    const s1 = target(await agent!.call<MonitorStats>('stats'), 'eth0');
+    t.diagnostic(`${s1.sent - s0.sent} probes (${s1.unicastSent - s0.unicastSent} unicast); b received ${b1 - b0} frames meanwhile`);
+    assert.equal(s1.unicastSent - s0.unicastSent, s1.sent - s0.sent, 'every steady-state probe unicast');
+    assert.ok(b1 - b0 < 10, `b received ${b1 - b0} frames`);
+    // The gateway's MAC changes: one unicast probe goes unanswered, the next one (broadcast) finds the new MAC.
+    const old = /link\/ether (\S+)/.exec((await lab!.exec('r', ['ip', 'link', 'show', 'eth1'], { check: true })).stdout)![1]!;
+    const i = agent!.obs.length;
+    await lab!.exec('r', ['ip', 'link', 'set', 'eth1', 'address', '02:00:00:00:77:01'], { check: true });
+    try {
+      const r = (await waitFor(() => agent!.since(i, isReply('eth0'))[0], { what: 'a reply from the new MAC' }))!;
+      assert.equal(r.from, '02:00:00:00:77:01');
+      assert.deepEqual(agent!.since(i, isMiss('eth0')).map((o) => o.misses), [1], 'one probe missed, not a failure');
+      const s2 = target(await agent!.call<MonitorStats>('stats'), 'eth0');
+      await waitFor(async () => target(await agent!.call<MonitorStats>('stats'), 'eth0').unicastSent >= s2.unicastSent + 5, { what: 'unicast to the new MAC' });
+    } finally {
+      await lab!.exec('r', ['ip', 'link', 'set', 'eth1', 'address', old], { check: true });
+    }
+    await waitFor(() => agent!.since(i, isReply('eth0')).find((o) => o.from === old), { what: 'the old MAC found again' });
+  });
+
   test('carrier cut: reported as a link change (not as misses), then recovery', async (t) => {
     if (!requireRoot(t)) return;
     const i = agent!.obs.length;

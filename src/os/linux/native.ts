@@ -157,7 +157,7 @@ export interface NativeMonitorConfig {
   interfaces: Array<{
     ifname: string;
     carrierIntervalMs: number;
-    targets: Array<{ id: string; intervalMs: number; frame: Buffer; rules: NativeFrameRule[] }>;
+    targets: Array<{ id: string; intervalMs: number; frame: Buffer; rules: NativeFrameRule[]; unicast?: boolean }>;
   }>;
 }
 /** Which path of the monitor saw a link change (native/monitor.cc emits exactly these). */
@@ -169,7 +169,7 @@ export type NativeObservation =
   | { type: 'reply'; iface: string; at: number; target: string; afterMisses: number; from: string; rttMs?: number }
   | { type: 'error'; iface: string; at: number; code: string; message: string };
 export interface NativeTargetStats {
-  id: string; misses: number; confirmed: boolean; sent: number; suppressed: number; replies: number; life: number; lifeSocket: boolean;
+  id: string; misses: number; confirmed: boolean; sent: number; unicastSent: number; suppressed: number; replies: number; life: number; lifeSocket: boolean;
   sendErrors: number; missed: number; lastProbeAt?: number; lastReplyAt?: number; rttMs?: number;
 }
 export interface NativeIfaceStats {
