@@ -21,10 +21,12 @@ export interface ScaleOptions {
   /** Failures held this long before the heal (ms). */
   holdMs: number;
   idleSeconds: number;
+  /** Seconds between the cluster being ready and the idle window. */
+  settleSeconds: number;
 }
 
-export const SCALE_DEFAULTS: ScaleOptions = { servers: 32, failing: 8, fabric: 'l2', links: 'ring', mode: 'carrier', holdMs: 3000, idleSeconds: 10 };
-export const SCALE_QUICK: ScaleOptions = { ...SCALE_DEFAULTS, servers: 8, failing: 2, holdMs: 1500, idleSeconds: 3 };
+export const SCALE_DEFAULTS: ScaleOptions = { servers: 32, failing: 8, fabric: 'l2', links: 'ring', mode: 'carrier', holdMs: 3000, idleSeconds: 10, settleSeconds: 10 };
+export const SCALE_QUICK: ScaleOptions = { ...SCALE_DEFAULTS, servers: 8, failing: 2, holdMs: 1500, idleSeconds: 3, settleSeconds: 1 };
 
 export interface ScaleServer { node: string; helper: string; takeover_ms: number; max_gap_ms: number; failed: number; broken: number; lost: number; stream_ok: boolean; requests: number }
 
@@ -80,7 +82,9 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
     c = await startCluster(lab);
     await waitAll(c, 60_000 + o.servers * 1000);
     const readyS = (performance.now() - t0) / 1000;
-    log(`cluster ready in ${readyS.toFixed(1)} s; idling ${o.idleSeconds} s`);
+    log(`cluster ready in ${readyS.toFixed(1)} s; idling ${o.idleSeconds} s after ${o.settleSeconds} s to settle`);
+    // The daemons' first seconds (module loading, JIT, the first probes of every peer) are not their idle cost.
+    await sleep(o.settleSeconds * 1000);
     const idle = await idleFootprint(c, o.idleSeconds);
     const sum = (k: 'cpuPct' | 'rssMiB' | 'pssMiB' | 'privateMiB'): number => r2(idle.reduce((a, d) => a + d[k], 0));
     const victims = victimsOf(o.servers, o.failing);

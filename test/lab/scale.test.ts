@@ -13,7 +13,7 @@ const neighbours = (graph: string, n: number, node: string): string[] =>
 for (const fabric of ['l2', 'l3'] as const) {
   test(`scale (${fabric}): servers of a generated cluster failing at once are each carried by a ring neighbour, nothing lost`, async (t) => {
     if (!requireRoot(t)) return;
-    const o = { ...SCALE_QUICK, fabric, servers: fabric === 'l2' ? 6 : 4, failing: 2, idleSeconds: 1, ...(fabric === 'l3' ? { racks: 2 } : {}) };
+    const o = { ...SCALE_QUICK, fabric, servers: fabric === 'l2' ? 6 : 4, failing: 2, idleSeconds: 1, settleSeconds: 0, ...(fabric === 'l3' ? { racks: 2 } : {}) };
     const r = await runScale(o, (s) => t.diagnostic(s));
     assert.deepEqual(r.per_server.map((p) => p.node), victimsOf(o.servers, o.failing));
     for (const p of r.per_server) {
