@@ -25,7 +25,7 @@ import { runThroughput, type ThroughputResult } from './lib/throughput.js';
 import { COLORS, latencyChart } from './lib/svg.js';
 import { renderMarkdown, type MdInput } from './lib/markdown.js';
 import { runLimits, type LimitsResult } from './limits.js';
-import { runScale, SCALE_DEFAULTS, SCALE_QUICK, type ScaleResult } from './lib/scale.js';
+import { runScale, SCALE_DEFAULTS, SCALE_QUICK, type ScaleOptions, type ScaleResult } from './lib/scale.js';
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
@@ -213,9 +213,12 @@ async function main(): Promise<void> {
       const base = quick ? SCALE_QUICK : SCALE_DEFAULTS;
       const so = { ...base, servers: Number(opt('--scale-servers') ?? base.servers), failing: Number(opt('--scale-failing') ?? base.failing), links: opt('--scale-links') ?? base.links };
       scale = [];
-      for (const fabric of (opt('--scale-fabrics') ?? 'l2,l3').split(',') as Array<'l2' | 'l3'>) {
-        log(`scale: ${so.servers} servers (${fabric}, links ${so.links}), ${so.failing} failing at once (${so.mode})`);
-        scale.push(await runScale({ ...so, fabric }, log));
+      // Each fabric with the default heartbeats; L2 also with heartbeats 3x apart (what a heartbeat costs at this scale).
+      const fabrics = (opt('--scale-fabrics') ?? 'l2,l3').split(',') as Array<'l2' | 'l3'>;
+      const variants: Array<Pick<ScaleOptions, 'fabric' | 'heartbeat'>> = [...fabrics.map((fabric) => ({ fabric })), ...(fabrics.includes('l2') && !quick ? [{ fabric: 'l2' as const, heartbeat: { intervalMs: 150, timeoutMs: 600 } }] : [])];
+      for (const v of variants) {
+        log(`scale: ${so.servers} servers (${v.fabric}, links ${so.links}${v.heartbeat ? `, heartbeat ${v.heartbeat.intervalMs}/${v.heartbeat.timeoutMs} ms` : ''}), ${so.failing} failing at once (${so.mode})`);
+        scale.push(await runScale({ ...so, ...v }, log));
       }
     }
   } finally {

@@ -10,10 +10,10 @@ export function renderScale(rs: readonly ScaleResult[]): string[] {
     + 'after an idle window, K servers\' public ports fail at the same instant (spread around the private-link ring, so each keeps a helper), '
     + 'each under its own P/N/S/B workload (lighter than the single-failure bench: 2 persistent connections at 20 ms, a new connection every 100 ms, '
     + '2 slow requests, 128 KiB/s bulk), and are healed together. All of it on this machine\'s 2 cores.', '');
-  L.push('| fabric | servers / failing | links | takeover median / max (ms) | largest gap median / max (ms) | failed | broken | in-flight lost | streams | requests | idle CPU, all daemons (% of a core) | idle memory, all daemons: RSS / PSS / private (MiB) | daemons\' CPU during the failures | machine idle meanwhile |');
-  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  L.push('| fabric | heartbeat (ms) | servers / failing | links | takeover median / max (ms) | largest gap median / max (ms) | failed | broken | in-flight lost | streams | requests | idle CPU, all daemons (% of a core) | idle memory, all daemons: RSS / PSS / private (MiB) | daemons\' CPU during the failures | machine idle meanwhile | false failures while idle |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rs) {
-    L.push(`| ${r.fabric} | ${r.servers} / ${r.failing} | ${r.links} | ${f(r.median_takeover_ms)} / ${f(r.max_takeover_ms)} | ${f(r.median_gap_ms, 1)} / ${f(r.max_gap_ms, 1)} | ${r.failed} | ${r.broken} | ${r.lost} | ${r.streams_ok ? 'all verified' : '**NOT verified**'} | ${r.requests} | ${f(r.idle.cpu_pct, 1)}% (${f(r.idle.cpu_pct / r.servers, 2)}% each) | ${f(r.idle.rss_mib)} / ${f(r.idle.pss_mib)} / ${f(r.idle.private_mib)} (${f(r.idle.pss_mib / r.servers, 1)} PSS each) | ${f(r.failover_cpu_pct, 1)}% | ${f(r.machine_idle_pct)}% |`);
+    L.push(`| ${r.fabric} | ${r.heartbeat ? `${r.heartbeat.interval_ms} / ${r.heartbeat.timeout_ms}` : '50 / 200 (default)'} | ${r.servers} / ${r.failing} | ${r.links} | ${f(r.median_takeover_ms)} / ${f(r.max_takeover_ms)} | ${f(r.median_gap_ms, 1)} / ${f(r.max_gap_ms, 1)} | ${r.failed} | ${r.broken} | ${r.lost} | ${r.streams_ok ? 'all verified' : '**NOT verified**'} | ${r.requests} | ${f(r.idle.cpu_pct, 1)}% (${f(r.idle.cpu_pct / r.servers, 2)}% each) | ${f(r.idle.rss_mib)} / ${f(r.idle.pss_mib)} / ${f(r.idle.private_mib)} (${f(r.idle.pss_mib / r.servers, 1)} PSS each) | ${f(r.failover_cpu_pct, 1)}% | ${f(r.machine_idle_pct)}% | ${r.idle_false_events ?? '–'} |`);
   }
   L.push('');
   for (const r of rs) {

@@ -23,6 +23,8 @@ export interface ScaleOptions {
   idleSeconds: number;
   /** Seconds between the cluster being ready and the idle window. */
   settleSeconds: number;
+  /** Heartbeat interval and timeout (ms) instead of the defaults (50 / 200): what a heartbeat costs per link. */
+  heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 
 export const SCALE_DEFAULTS: ScaleOptions = { servers: 32, failing: 8, fabric: 'l2', links: 'ring', mode: 'carrier', holdMs: 3000, idleSeconds: 10, settleSeconds: 10 };
@@ -32,6 +34,10 @@ export interface ScaleServer { node: string; helper: string; takeover_ms: number
 
 export interface ScaleResult {
   fabric: 'l2' | 'l3'; servers: number; failing: number; links: string; mode: FailureMode;
+  /** The heartbeat settings when not the defaults. */
+  heartbeat?: { interval_ms: number; timeout_ms: number };
+  /** Failures seen by the healthy cluster while idle (iface-failed, peer-down, takeover-requested, gateway-unreachable): false ones. */
+  idle_false_events: number;
   lab_up_s: number; cluster_ready_s: number;
   per_server: ScaleServer[];
   median_gap_ms: number; max_gap_ms: number; median_takeover_ms: number; max_takeover_ms: number;
@@ -79,13 +85,17 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
   const loads = new Map<string, WorkloadHandle>();
   try {
     t0 = performance.now();
-    c = await startCluster(lab);
+    c = await startCluster(lab, o.heartbeat ? { common: { heartbeat: { interval_ms: o.heartbeat.intervalMs, timeout_ms: o.heartbeat.timeoutMs } } } : {});
     await waitAll(c, 60_000 + o.servers * 1000);
     const readyS = (performance.now() - t0) / 1000;
     log(`cluster ready in ${readyS.toFixed(1)} s; idling ${o.idleSeconds} s after ${o.settleSeconds} s to settle`);
     // The daemons' first seconds (module loading, JIT, the first probes of every peer) are not their idle cost.
     await sleep(o.settleSeconds * 1000);
+    const FALSE = ['iface-failed', 'peer-down', 'takeover-requested', 'gateway-unreachable'] as const;
+    const failures = async (): Promise<number> => (await Promise.all(c!.servers.map((n) => c!.status(n)))).reduce((a, st) => a + FALSE.reduce((b, k) => b + (st.eventCounts[k] ?? 0), 0), 0);
+    const f0 = await failures();
     const idle = await idleFootprint(c, o.idleSeconds);
+    const idleFalse = (await failures()) - f0;
     const sum = (k: 'cpuPct' | 'rssMiB' | 'pssMiB' | 'privateMiB'): number => r2(idle.reduce((a, d) => a + d[k], 0));
     const victims = victimsOf(o.servers, o.failing);
     // A lighter workload than the single-failure bench (8 at once on 2 cores): the same four streams, fewer requests.
@@ -119,7 +129,8 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
     const gaps = per.map((p) => p.max_gap_ms);
     const tk = per.map((p) => p.takeover_ms);
     return {
-      fabric: o.fabric, servers: o.servers, failing: o.failing, links: o.links, mode: o.mode,
+      fabric: o.fabric, servers: o.servers, failing: o.failing, links: o.links, mode: o.mode, idle_false_events: idleFalse,
+      ...(o.heartbeat ? { heartbeat: { interval_ms: o.heartbeat.intervalMs, timeout_ms: o.heartbeat.timeoutMs } } : {}),
       lab_up_s: r2(labUpS), cluster_ready_s: r2(readyS), per_server: per,
       median_gap_ms: r2(median(gaps)), max_gap_ms: r2(Math.max(...gaps)), median_takeover_ms: median(tk), max_takeover_ms: Math.max(...tk),
       failed: per.reduce((a, p) => a + p.failed, 0), broken: per.reduce((a, p) => a + p.broken, 0), lost: per.reduce((a, p) => a + p.lost, 0),
