@@ -13,6 +13,29 @@ export const BIRD_KERNEL_PROTOCOLS = { 4: 'hanet_kernel4', 6: 'hanet_kernel6' } 
 /** A BIRD symbol made of an interface name (letters, digits, '_'). */
 const sym = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, '_');
 
+/** The BIRD protocol name of an interface's session of one family, as the snippet writes it. */
+const sessionName = (iface: string, f: 4 | 6): string => `hanet_${sym(iface)}_v${f}`;
+
+/** The session of each family an L3 interface has a neighbour of (the one the snippet writes): its neighbour. */
+function sessionsOf(p: L3Public, families: readonly (4 | 6)[]): Array<{ f: 4 | 6; neighbor: string }> {
+  return families.flatMap((f) => {
+    const mine = p.bgp?.neighbors.filter((g) => ipFamily(g) === f) ?? [];
+    const n = mine.find((g) => !isLinkLocal(g)) ?? mine[0];
+    return n === undefined ? [] : [{ f, neighbor: n }];
+  });
+}
+
+/**
+ * The BIRD protocol names whose state says whether this interface's host routes reach the fabric: `bgp.sessions`, or
+ * the snippet's, one per family of its addresses with a neighbour. Empty: no `bgp` (nothing to check).
+ */
+export function birdSessionNames(p: L3Public): string[] {
+  if (!p.bgp) return [];
+  if (p.bgp.sessions) return [...p.bgp.sessions];
+  const families = ([4, 6] as const).filter((f) => p.addresses.some((a) => a.family === f));
+  return sessionsOf(p, families).map((s) => sessionName(p.interface, s.f));
+}
+
 /** The BGP sessions to the ToR of one L3 interface: one per family whose neighbour is known. */
 function bgpBlocks(p: L3Public, families: readonly (4 | 6)[]): string[] {
   if (!p.bgp) {
@@ -20,13 +43,10 @@ function bgpBlocks(p: L3Public, families: readonly (4 | 6)[]): string[] {
       '# (set public[].bgp in the hanet configuration to have it written here)', ''];
   }
   const out: string[] = [];
-  for (const f of families) {
-    const mine = p.bgp.neighbors.filter((g) => ipFamily(g) === f);
-    const n = mine.find((g) => !isLinkLocal(g)) ?? mine[0];
-    if (n === undefined) continue;
+  for (const { f, neighbor: n } of sessionsOf(p, families)) {
     const linkLocal = f === 6 && isLinkLocal(n);
     out.push(
-      `protocol bgp hanet_${sym(p.interface)}_v${f} {`,
+      `protocol bgp ${sessionName(p.interface, f)} {`,
       `  local as ${p.bgp.localAs};`,
       `  neighbor ${n} as ${p.bgp.peerAs};`,
       ...(linkLocal ? [`  interface "${p.interface}";`] : []),

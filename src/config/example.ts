@@ -10,7 +10,7 @@ const serial115200 = serialHeartbeatDefaults(115200);
 /** The example's values: node `a` of the two-node lab topology `pair`, with one link of each kind. */
 export const EXAMPLE: ConfigInput = {
   node: 'a',
-  public: [{ interface: 'eth0', addresses: ['10.0.0.11/24'], gateway: '10.0.0.1', default_route: true, bgp: { local_as: 65011, peer_as: 65001, neighbor: ['10.0.0.1'] } }],
+  public: [{ interface: 'eth0', addresses: ['10.0.0.11/24'], gateway: '10.0.0.1', default_route: true, bgp: { local_as: 65011, peer_as: 65001, neighbor: ['10.0.0.1'], sessions: ['hanet_eth0_v4'] } }],
   private: [
     { kind: 'ethernet', name: 'ab', interface: 'eth1', address: '192.168.100.1/30', peer: 'b', peer_address: '192.168.100.2' },
     {

@@ -33,11 +33,12 @@ export interface HelperClaim {
 }
 
 /** Why a helper refuses a claim: sent in the takeover-ack, and in help-refused events. */
-export const REFUSE_REASONS = ['not-helper', 'stopping', 'unknown-lan', 'lan-unhealthy', 'bad-addresses', 'peer-address', 'bad-next-hop', 'kernel-failed'] as const;
+export const REFUSE_REASONS = ['not-helper', 'stopping', 'unknown-lan', 'lan-unhealthy', 'bad-addresses', 'peer-address', 'bad-next-hop', 'kernel-failed', 'bgp-down'] as const;
 /**
  * Why a helper refuses a claim: sent in the takeover-ack, and in help-refused events and metrics. 'bad-addresses': not
  * a host address inside the LAN, or ours, or the gateway's; 'peer-address': an address another live peer reports as
- * its own; 'bad-next-hop': the claim's next hop is not the address of the link's peer.
+ * its own; 'bad-next-hop': the claim's next hop is not the address of the link's peer; 'bgp-down': an L3 fabric and
+ * BIRD has no Established session to announce the host route.
  */
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
 
@@ -216,6 +217,7 @@ export class HelperSide {
     if (this.stopping) return 'stopping';
     if (!ifaces) return 'unknown-lan';
     if (!ifaces.some((p) => this.lans.view(p.iface).healthy)) return 'lan-unhealthy';
+    if (!ifaces.some((p) => this.lans.view(p.iface).healthy && (p.mode !== 'l3' || this.lans.announces(p.iface)))) return 'bgp-down';
     if (!c.addresses.every((a) => !a.includes('/') && this.lans.claimable(c.lan, a))) return 'bad-addresses';
     if (c.addresses.some((a) => this.peers.ownerOf(c.lan, a, link.cfg.peer) !== undefined)) return 'peer-address';
     if (c.ownerLinkAddress !== link.cfg.peerAddress) return 'bad-next-hop';

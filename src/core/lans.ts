@@ -13,6 +13,8 @@ export class Lans {
   private readonly reported = new Map<string, boolean>();
   /** Interfaces whose gateway is reported unreachable now (the port itself works). */
   private readonly gatewayDown = new Map<string, boolean>();
+  /** mode l3 with the BGP check: whether BIRD has an Established session, per interface (absent: not yet known). */
+  private readonly bgpUp = new Map<string, boolean>();
   /** Interfaces whose carrier read is failing now (one event per streak), with the error. */
   private readonly readErrors = new Map<string, string>();
   private now = 0;
@@ -50,6 +52,30 @@ export class Lans {
     h.target(this.now, target, p.gateways.includes(target), misses, confirmed, rttMs);
   }
 
+  /** BIRD's sessions of an L3 interface: Established or not (a change is an event). */
+  bgp(iface: string, established: boolean, error?: string): void {
+    const p = this.cfg.publics.find((q) => q.iface === iface);
+    if (!p?.bgpCheck || this.bgpUp.get(iface) === established) return;
+    const known = this.bgpUp.has(iface);
+    this.bgpUp.set(iface, established);
+    // The first reading reports only a missing session: an Established one at start is the normal case.
+    if (known || !established) this.out.event(established ? 'bgp-up' : 'bgp-down', { iface, lan: p.lan, ...(error !== undefined ? { error } : {}) });
+  }
+
+  /** Can `iface` make a host route reach the fabric: no BGP check, or BIRD has an Established session for it. */
+  announces(iface: string): boolean {
+    const p = this.cfg.publics.find((q) => q.iface === iface);
+    return !p?.bgpCheck || this.bgpUp.get(iface) === true;
+  }
+
+  /**
+   * Can this node carry `lan` for a peer now (what heartbeats report): an interface there usable, and on an L3 fabric
+   * one that also announces (its own traffic needs no BGP: the ToR's connected subnet carries it).
+   */
+  canCarry(lan: string): boolean {
+    return (this.byLan.get(lan) ?? []).some((p) => this.usable(p.iface) && (p.mode !== 'l3' || this.announces(p.iface)));
+  }
+
   /** The targets probed on `iface` now: the health forgets the others. */
   probing(iface: string, targets: readonly string[]): void {
     this.health.get(iface)?.keepTargets(targets);
@@ -69,11 +95,6 @@ export class Lans {
   /** Every interface has a verdict (no longer 'unknown'). */
   allKnown(): boolean {
     return this.cfg.publics.every((p) => this.view(p.iface).reason !== 'unknown');
-  }
-
-  /** Can this node carry `lan` now: is one of its interfaces there usable? (What heartbeats report.) */
-  lanUsable(lan: string): boolean {
-    return (this.byLan.get(lan) ?? []).some((p) => this.usable(p.iface));
   }
 
   /** The interface a helper answers on for `lan`: a usable one, else a healthy one, else the first. */

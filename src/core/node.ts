@@ -95,6 +95,7 @@ export class HanetNode {
         this.helper.withdraw();
         break;
       case 'carrier': this.lans.carrier(ev.iface, ev.up, ev.lowerUp, ev.present ?? true, ev.error); break;
+      case 'bgp': this.lans.bgp(ev.iface, ev.established, ev.error); break;
       case 'probe-status': this.lans.probeStatus(ev.iface, ev.target, ev.misses, ev.confirmed, ev.rttMs); break;
       case 'link-carrier': if (ev.error === undefined) this.peers.linkCarrier(ev.link, ev.up); break;
       case 'kernel-applied': this.gate.kernelApplied(ev.gen, ev.ok, ev.ok ? undefined : ev.error); break;
@@ -176,7 +177,7 @@ export class HanetNode {
   private heartbeat(l: PeerView): HeartbeatMessage {
     const lans: HeartbeatMessage['lans'] = {};
     for (const [lan, ifaces] of this.lans.byLan) {
-      lans[lan] = { healthy: this.ready && this.lans.lanUsable(lan), gateway: this.ready && this.lans.lanReachesGateway(lan), addresses: ifaces.flatMap((p) => p.addresses.map((a) => a.address)) };
+      lans[lan] = { healthy: this.ready && this.lans.canCarry(lan), gateway: this.ready && this.lans.lanReachesGateway(lan), addresses: ifaces.flatMap((p) => p.addresses.map((a) => a.address)) };
     }
     return {
       type: 'heartbeat', ready: this.ready, lans, canHelp: this.cfg.takeover.canHelp && !this.stopping, helping: this.helper.owners(), claims: this.owner.claimsFor(l.cfg.name),

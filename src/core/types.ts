@@ -23,6 +23,12 @@ export interface CorePublic {
   arp: boolean;
   arpIntervalMs: number;
   arpMisses: number;
+  /**
+   * mode l3: the daemon watches this interface's BGP sessions in BIRD (`bgp` events) and a helper carries the LAN only
+   * while one is Established: a host route BIRD cannot announce would leave the owner's address a black hole.
+   * Default false: assumed announcing.
+   */
+  bgpCheck?: boolean;
 }
 
 /** The kinds of private link: a kernel-forwarded Ethernet port, a serial line, or a routed network (udp tunnel). */
@@ -93,6 +99,11 @@ export type CoreEvent =
   /** The daemon reconciled the kernel to the desired state of generation `gen` (see docs/CONTRACTS.md, effect order). */
   | { type: 'kernel-applied'; at: number; gen: number; ok: true }
   | { type: 'kernel-applied'; at: number; gen: number; ok: false; error: string }
+  /**
+   * Whether BIRD has an Established BGP session for `iface` (mode l3 with the check on). `error`: BIRD could not be
+   * asked (its control socket); counts as no session.
+   */
+  | { type: 'bgp'; at: number; iface: string; established: boolean; error?: string }
   /** Another host announced `address` on `iface` (a gratuitous ARP or unsolicited NA from a MAC not ours). */
   | { type: 'announcement'; at: number; iface: string; address: string }
   | { type: 'message'; at: number; link: string; from: string; msg: PeerMessage }
@@ -131,6 +142,8 @@ export const CORE_EVENT_TYPES = [
   'carrier-read-failed',
   'gateway-unreachable',
   'gateway-reachable',
+  'bgp-down',
+  'bgp-up',
 ] as const;
 export const DAEMON_EVENT_TYPES = [
   /** A private link dropped control messages (bad MAC, replay, ...): rate-limited, `count` says how many. */

@@ -6,6 +6,7 @@ import { HanetError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import type { CoreConfig, KernelFeatures } from '../core/types.js';
 import { isLinkLocal } from '../core/ip.js';
+import { birdSessionNames } from '../config/bird.js';
 
 /** What this kernel offers (src/core/types.ts KernelFeatures), read from /proc/sys. */
 export function kernelFeatures(procSys = '/proc/sys'): KernelFeatures {
@@ -25,6 +26,7 @@ export function toCoreConfig(cfg: Config, ifaddrs: ReturnType<typeof networkInte
       arp: p.probe.arp && p.gateways.length > 0,
       arpIntervalMs: p.probe.arpIntervalMs,
       arpMisses: p.probe.arpMisses,
+      ...(p.mode === 'l3' && p.bgp?.check === true && birdSessionNames(p).length > 0 ? { bgpCheck: true } : {}),
     })),
     privates: cfg.private.map((l) => {
       let local = l.address;

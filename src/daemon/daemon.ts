@@ -59,6 +59,7 @@ export class Daemon {
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly watcher: Watcher;
+  private bgpWatch: { close(): void } | undefined;
 
   constructor(private readonly cfg: CoreConfig, private readonly ports: DaemonPorts, private readonly opts: DaemonOptions) {
     this.core = new HanetNode(cfg);
@@ -107,6 +108,9 @@ export class Daemon {
     this.timer = setInterval(() => this.feed({ type: 'tick', at: ports.now() }), tickMs);
     this.resyncTimer = setInterval(() => this.reconciler.resync(), this.opts.resyncMs ?? 1000);
     await this.watcher.start({ observe: (...evs) => this.feedAll(evs), relinked: (iface) => this.relink(iface) });
+    if (cfg.publics.some((p) => p.bgpCheck)) {
+      this.bgpWatch = ports.watchBgp?.((iface, established, error) => this.feed({ type: 'bgp', at: ports.now(), iface, established, ...(error !== undefined ? { error } : {}) }));
+    }
   }
 
   /** ARP and/or NDP on a public interface, by the families it uses; their announcements feed the core. */
@@ -264,6 +268,7 @@ export class Daemon {
     for (const t of this.garpTimers) clearTimeout(t);
     this.stopped = true;
     this.watcher.close();
+    this.bgpWatch?.close();
     this.reconciler.stop();
     await this.reconciler.idle();
     if (opts.cleanup) {

@@ -31,6 +31,11 @@ export interface DaemonPorts {
   watch?: WatcherFactory;
   /** Wall clock, ms since the epoch (fractional allowed): heartbeat echoes carry send times on it. Default Date.now. */
   wallNow?(): number;
+  /**
+   * Watches BIRD's BGP sessions of the L3 interfaces with the check on (src/os/linux/bird-control.ts); `onState`
+   * per interface when it changes. Absent: none watched (every L3 interface assumed announcing).
+   */
+  watchBgp?(onState: (iface: string, established: boolean, error?: string) => void): { close(): void };
   /** Sysctls to put back on a clean stop (their values before hanet changed them: sysctl-memory.ts). */
   sysctlsToRestore?(): SysctlSpec[];
 }

@@ -10,6 +10,8 @@ import { openKernel } from '../os/linux/kernel.js';
 import { openArp } from '../os/linux/arp.js';
 import { openNdp } from '../os/linux/ndp.js';
 import { startMonitor } from '../os/linux/monitor.js';
+import { startBirdWatch } from '../os/linux/bird-control.js';
+import { birdSessionNames } from '../config/bird.js';
 import { monitorBinding } from '../os/linux/native.js';
 import { NativeWatcher } from './native-watcher.js';
 import { ControlSender, deriveControlKey } from '../proto/control.js';
@@ -89,6 +91,11 @@ export async function runDaemon(configPath: string, opts: { keepStateOnExit: boo
     log,
     wallNow: clock.now, // the clock ControlSender stamps envelopes with, so echoed send times match
     sysctlsToRestore: () => sysctls.restore(),
+    // L3 interfaces help only while BIRD announces for them (public[].bgp.check).
+    watchBgp: (onState) => startBirdWatch(cfg.public.filter((p) => p.mode === 'l3' && p.bgp?.check === true).map((p) => ({ iface: p.interface, socket: p.bgp!.birdSocket, sessions: birdSessionNames(p) })), (iface, up, error) => {
+      log[up ? 'info' : 'warn']({ iface, ...(error !== undefined ? { error } : {}) }, up ? 'BIRD: a BGP session is Established' : 'BIRD: no Established BGP session');
+      onState(iface, up, error);
+    }),
   }, { carrierIntervalMs });
   const operations = await startOperations(cfg, core, daemon, log); // metrics and notify hooks, subscribed before start
   await daemon.start();

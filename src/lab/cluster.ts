@@ -14,6 +14,7 @@ import { LabError } from './errors.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { hanetArgv, serialTtyPath, type LabHandle } from './lab.js';
+import { STATE_DIR } from './state.js';
 import type { Topology } from './topology.js';
 
 /** Some of a configuration's fields, at any depth (lists are replaced whole, as `merge` does). */
@@ -70,6 +71,7 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
     }
     return [];
   };
+  const labName = lab ?? /\/run\/hanet-lab\/([a-z0-9]{1,8})\//.exec(dir + '/')?.[1] ?? 'lab';
   const familiesOf = (addresses: string[]): Set<Family> => new Set(addresses.flatMap((a) => parseCidr(a)?.family ?? []));
   const publics = spec.ports.filter((p) => p.switch !== undefined && p.use !== 'private' && p.addresses.length > 0);
   const gateways = publics.map((p) => gatewaysOn(p.switch!, familiesOf(p.addresses)));
@@ -84,7 +86,8 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
     return {
       interface: p.name,
       ...(spec.bgp ? { mode: 'l3' as const, lan: 'fabric' } : { lan: p.switch }),
-      ...(spec.bgp && torAs !== undefined ? { bgp: { local_as: spec.bgp.as, peer_as: torAs, neighbor: torAddrs.length === 1 ? torAddrs[0]! : torAddrs } } : {}),
+      // BIRD's control socket in the lab (src/lab/bird.ts birdSocket), for the check that its sessions are Established.
+      ...(spec.bgp && torAs !== undefined ? { bgp: { local_as: spec.bgp.as, peer_as: torAs, neighbor: torAddrs.length === 1 ? torAddrs[0]! : torAddrs, bird_socket: join(STATE_DIR, labName, 'bird', `${node}.ctl`) } } : {}),
       addresses: p.addresses,
       // One gateway as a text (as an IPv4 lab always had), one per family as a list.
       ...(gw.length > 0 ? { gateway: gw.length === 1 ? gw[0]! : gw } : { probe: { arp: false } }),
@@ -105,7 +108,6 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
     priv.push({ name: [node, mine.peer].sort().join(''), kind: 'ethernet', interface: mine.port, address: local, peer: mine.peer, peer_address: remote.split('/')[0]! });
   }
   // Serial and udp links: the link's ends are the TUN interfaces hanet creates (named like the topology's ports).
-  const labName = lab ?? /\/run\/hanet-lab\/([a-z0-9]{1,8})\//.exec(dir + '/')?.[1] ?? 'lab';
   for (const l of topo.links) {
     if (l.kind !== 'serial' && l.kind !== 'udp') continue;
     const i = l.ends.findIndex((e) => e.startsWith(`${node}:`));

@@ -19,13 +19,13 @@ test('l3 topology: a and b run hanet in mode l3 on one fabric, each with its ToR
     assert.ok(r.ok);
     const p = r.config.public[0]!;
     assert.deepEqual({ mode: p.mode, lan: p.lan, gateways: p.gateways, bgp: p.bgp }, {
-      mode: 'l3', lan: 'fabric', gateways: [`10.${rack}.0.1`], bgp: { localAs: 65000 + 11 * rack, peerAs: 65000 + rack, neighbors: [`10.${rack}.0.1`] },
+      mode: 'l3', lan: 'fabric', gateways: [`10.${rack}.0.1`], bgp: { localAs: 65000 + 11 * rack, peerAs: 65000 + rack, neighbors: [`10.${rack}.0.1`], check: true, birdSocket: `/run/hanet-lab/x/bird/${n}.ctl` },
     });
   }
   const ds = validateConfig(serverConfig(defaultTopology('l346'), 'a', '/run/hanet-lab/x/cluster', 'x'));
   assert.ok(ds.ok);
   assert.deepEqual({ gateways: ds.config.public[0]!.gateways, bgp: ds.config.public[0]!.bgp }, {
-    gateways: ['10.1.0.1', 'fe80::1'], bgp: { localAs: 65011, peerAs: 65001, neighbors: ['10.1.0.1', '2001:db8:1::1'] },
+    gateways: ['10.1.0.1', 'fe80::1'], bgp: { localAs: 65011, peerAs: 65001, neighbors: ['10.1.0.1', '2001:db8:1::1'], check: true, birdSocket: '/run/hanet-lab/x/bird/a.ctl' },
   }, 'dual-stack: the link-local gateway, a BGP session per family between global addresses');
   const pair = validateConfig(serverConfig(defaultTopology('pair'), 'a', '/run/hanet-lab/x/cluster', 'x'));
   assert.ok(pair.ok && pair.config.public[0]!.mode === 'l2', 'servers without bgp stay l2');

@@ -39,6 +39,16 @@ export const bgpSchema = z.strictObject({
     description: "The ToR router's address for the BGP session, or one per family ([10.1.0.1, 2001:db8:1::1]: a session each). " +
       'Default: the interface\'s gateways, a link-local one only where the family has no other.',
   }),
+  check: z.boolean().default(true).meta({
+    description: 'Help a failed peer on this fabric only while BIRD has one of this interface\'s BGP sessions Established (asked ' +
+      'through bird_socket every second): a host route BIRD cannot announce would leave the peer\'s address unreachable, and ' +
+      'another helper can take it. false: assume BIRD announces.',
+  }),
+  bird_socket: z.string().min(1).default('/run/bird/bird.ctl').meta({ description: "BIRD's control socket (bird -s), for the check." }),
+  sessions: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a BIRD protocol name')).min(1).optional().meta({
+    description: 'The BIRD protocol names of this interface\'s BGP sessions, for the check. Default: the names `hanet config ' +
+      'bird` writes (hanet_<interface>_v4, hanet_<interface>_v6).',
+  }),
 });
 
 export const publicSchema = z.strictObject({
@@ -134,7 +144,7 @@ export function toPublic(p: RawPublic, i: number, all: readonly RawPublic[]) {
     /** One gateway per family (canonical text), IPv4 first. */
     gateways,
     /** mode l3: the BGP sessions with the ToR (neighbours resolved, IPv4 first: default the gateways). */
-    ...(bgp ? { bgp: { localAs: bgp.local_as, peerAs: bgp.peer_as, neighbors } } : {}),
+    ...(bgp ? { bgp: { localAs: bgp.local_as, peerAs: bgp.peer_as, neighbors, check: bgp.check, birdSocket: bgp.bird_socket, ...(bgp.sessions ? { sessions: bgp.sessions } : {}) } } : {}),
     defaultRoute: defaultRoute ?? (i === 0 && !all.some((q) => q.default_route === true)),
   };
 }
