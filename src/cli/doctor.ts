@@ -32,7 +32,7 @@ export function registerDoctorCommands(program: Command): void {
     .description('check this machine for what hanet needs and what would defeat a takeover, each problem with its fix (exit 1: something blocks)')
     .option('-c, --config <file>', `configuration file (default ${DEFAULT_CONFIG_PATH} if it exists): adds interface, sysctl, permission and peer checks`)
     .option('--json', 'print one JSON object')
-    .option('--bird-socket <path>', 'BIRD\'s control socket, checked when an interface is mode l3 (default /run/bird/bird.ctl)')
+    .option('--bird-socket <path>', 'BIRD\'s control socket, checked when an interface is mode l3 (default: public[].bgp.bird_socket, /run/bird/bird.ctl)')
     .action(async (o: { config?: string; json?: boolean; birdSocket?: string }) => {
       const configPath = o.config ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
       const findings = await runDoctor({ ...(configPath !== undefined ? { configPath } : {}), ...(o.birdSocket !== undefined ? { birdSocket: o.birdSocket } : {}) });

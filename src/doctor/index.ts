@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { HanetError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import { BIRD_DEFAULT_SOCKET, birdFindings, readBirdFacts } from './bird.js';
+import { birdSessionNames } from '../config/bird.js';
 import { clockFindings, readClockFacts } from './clock.js';
 import { fileFindings, type SafeFile } from './files.js';
 import { interfaceFindings, listBonds, readIfaceFacts, type IfaceRole } from './interfaces.js';
@@ -105,8 +106,9 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<Finding[]> {
   const l3 = config?.public.filter((p) => p.mode === 'l3') ?? [];
   if (l3.length > 0) {
     const families = ([4, 6] as const).filter((x) => l3.some((p) => p.addresses.some((a) => a.family === x)));
-    const socket = opts.birdSocket ?? BIRD_DEFAULT_SOCKET;
-    findings.push(...birdFindings(await readBirdFacts(socket), families, socket));
+    const socket = opts.birdSocket ?? l3.find((p) => p.bgp)?.bgp?.birdSocket ?? BIRD_DEFAULT_SOCKET;
+    const checked = l3.filter((p) => p.bgp?.check === true).map((p) => ({ iface: p.interface, names: birdSessionNames(p) })).filter((c) => c.names.length > 0);
+    findings.push(...birdFindings(await readBirdFacts(socket), families, socket, checked));
   }
 
   if (config && opts.configPath !== undefined) {

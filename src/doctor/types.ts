@@ -27,7 +27,8 @@ export type CheckId =
   | 'clock'
   | 'file'
   | 'peer'
-  | 'bird';
+  | 'bird'
+  | 'bird-session';
 
 export interface Finding {
   id: CheckId;

@@ -66,4 +66,11 @@ test('doctor bird: blocks when BIRD does not answer, warns without the kernel pr
   assert.match(w[0]!.message, /hanet_kernel4, hanet_kernel6/);
   const good = birdFindings({ status: { out: up }, protocols: 'hanet_kernel4 Kernel master4 up 18:00:00.000\n' }, [4]);
   assert.deepEqual(good.map((f) => f.severity), ['ok']);
+  // The sessions hanet checks before helping (public[].bgp.check): missing, not Established, Established.
+  const protocols = (state: string) => `hanet_kernel4 Kernel master4 up 18:00:00.000\nhanet_eth0_v4 BGP --- ${state}\n`;
+  const checked = [{ iface: 'eth0', names: ['hanet_eth0_v4'] }];
+  const sev = (p: string, c = checked) => birdFindings({ status: { out: up }, protocols: p }, [4], undefined, c).filter((f) => f.id === 'bird-session').map((f) => `${f.severity} ${f.message}`);
+  assert.match(sev(protocols('up 18:00:00.000 Established'))[0]!, /^ok eth0: BGP session Established/);
+  assert.match(sev(protocols('start 18:00:00.000 Active Socket: Connection refused'))[0]!, /^warn eth0: no BGP session Established/);
+  assert.match(sev(protocols('up 18:00:00.000 Established'), [{ iface: 'eth0', names: ['tor1'] }])[0]!, /^warn eth0: BIRD has no BGP protocol tor1/);
 });
