@@ -6,7 +6,7 @@
 //   npm run bench                       full run (5 runs per setup and failure mode), < 20 min
 //   npm run bench -- --quick --json     reduced run (1 run per setup and mode, short phases), < 3 min; prints one JSON
 //                                       object keyed by setup on stdout (the last line)
-//   options: --runs N  --only failover,latency,throughput,limits,scale  --setups none,hanet,...  --modes carrier,silent
+//   options: --runs N  --only failover,latency,throughput,limits,scale,l3  --setups none,hanet,...  --modes carrier,silent
 //            --no-report (do not rewrite bench/RESULTS.md and the SVGs), --report (also after --quick)
 //            --scale-servers N --scale-failing K --scale-fabrics l2,l3 --scale-links GRAPH (the scale part, issue #15)
 //            A full run of some parts only keeps the other parts' results of the last full run (bench/out/bench.json).
@@ -26,13 +26,14 @@ import { COLORS, latencyChart } from './lib/svg.js';
 import { renderMarkdown, type MdInput } from './lib/markdown.js';
 import { runLimits, type LimitsResult } from './limits.js';
 import { runScale, SCALE_DEFAULTS, SCALE_QUICK, type ScaleOptions, type ScaleResult } from './lib/scale.js';
+import { L3_LABS, l3Json, runL3, type L3Result } from './lib/l3.js';
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
 const opt = (f: string): string | undefined => (args.includes(f) ? args[args.indexOf(f) + 1] : undefined);
 const quick = flag('--quick');
 const json = flag('--json');
-const parts = new Set((opt('--only') ?? 'failover,latency,throughput,limits,scale').split(','));
+const parts = new Set((opt('--only') ?? 'failover,latency,throughput,limits,scale,l3').split(','));
 const setups = (opt('--setups')?.split(',') as Setup[] | undefined) ?? [...SETUPS];
 const modes = (opt('--modes')?.split(',') as Mode[] | undefined) ?? ['carrier', 'silent'];
 const runs = Number(opt('--runs') ?? (quick ? 1 : 5));
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
   ensurePackages([['keepalived', 'keepalived'], ['iperf3', 'iperf3'], ['ip', 'iproute2']]);
   const facts = machine();
   log(`hanet bench (${quick ? 'quick' : 'full'}): ${facts.nproc} CPUs, kernel ${facts.kernel}, node ${facts.node}, ${facts.keepalived}`);
-  const labs = ['bscale', 'kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbf5', 'kbl0', 'kbl1', 'kbt0', 'kbm0'];
+  const labs = ['bscale', 'kbf0', 'kbf1', 'kbf2', 'kbf3', 'kbf4', 'kbf5', 'kbl0', 'kbl1', 'kbt0', 'kbm0', ...L3_LABS];
   const cleanup = async () => { for (const n of labs) await labDown({ name: n }).catch(() => undefined); };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
   let throughput: ThroughputResult | undefined;
   let limits: LimitsResult | undefined;
   let scale: ScaleResult[] | undefined;
+  let l3: L3Result | undefined;
   try {
     if (parts.has('failover')) {
       log(`failover: ${setups.join(', ')} x ${modes.join(', ')} x ${runs} run(s); cut at +${fo.preMs} ms, heal ${fo.outageMs} ms later`);
@@ -221,6 +223,11 @@ async function main(): Promise<void> {
         scale.push(await runScale({ ...so, ...v }, log));
       }
     }
+    if (parts.has('l3')) {
+      const l3o = quick ? { runs, modes, preMs: 800, outageMs: 2000, postMs: 500, requestTimeoutMs: 3000, log } : fo;
+      log(`l3: none, bgp-move, hanet on the l3 fabric x ${modes.join(', ')} x ${runs} run(s); heal ${l3o.outageMs} ms after the cut`);
+      l3 = await runL3(l3o);
+    }
   } finally {
     await cleanup();
   }
@@ -234,8 +241,9 @@ async function main(): Promise<void> {
       schedule: { pre_ms: fo.preMs, outage_ms: fo.outageMs, post_ms: fo.postMs, request_timeout_ms: fo.requestTimeoutMs }, summary, runs: [...failover.values()].flat(),
       ipv6_vs_ipv4: ipv6VsIpv4([...failover.values()].flat(), modes),
     },
-    latency, footprint, throughput, limits, scale,
+    latency, footprint, throughput, limits, scale, l3,
   };
+  const v6vs4 = result.failover.ipv6_vs_ipv4; // this run's, before older results are merged in
   // A full run of some parts keeps the other parts of the last full run, so RESULTS.md stays whole.
   const lastFile = join(OUT_DIR, 'bench.json');
   if (!quick && existsSync(lastFile)) {
@@ -245,6 +253,7 @@ async function main(): Promise<void> {
     if (!parts.has('throughput')) result.throughput = last.throughput;
     if (!parts.has('limits')) result.limits = last.limits;
     if (!parts.has('scale')) result.scale = last.scale;
+    if (!parts.has('l3')) result.l3 = last.l3;
   }
   mkdirSync(OUT_DIR, { recursive: true });
   const outFile = join(OUT_DIR, quick ? 'bench-quick.json' : 'bench.json');
@@ -261,15 +270,18 @@ async function main(): Promise<void> {
       q.footprint = { idle_cpu_pct: limits.footprint.native.idle_cpu_pct, rss_mib: limits.footprint.native.rss_mib, pss_mib: limits.footprint.native.pss_mib };
     }
     if (scale) q.scale = scale.map((x) => ({ fabric: x.fabric, servers: x.servers, failing: x.failing, median_gap_ms: x.median_gap_ms, max_gap_ms: x.max_gap_ms, failed: x.failed, broken: x.broken, lost: x.lost, idle_cpu_pct: x.idle.cpu_pct, idle_pss_mib: x.idle.pss_mib }));
-    process.stdout.write(JSON.stringify({ ...q, ipv6_vs_ipv4: result.failover.ipv6_vs_ipv4 }) + '\n');
+    process.stdout.write(JSON.stringify({ ...q, ipv6_vs_ipv4: v6vs4, ...(l3 ? { l3: l3Json(l3) } : {}) }) + '\n');
   }
   else {
     for (const [s, ms] of Object.entries(summary))
       for (const [m, x] of Object.entries(ms))
         process.stdout.write(`${s.padEnd(16)} ${m.padEnd(8)} gap ${x.max_gap_ms.median}/${x.max_gap_ms.max} ms  new conn ${x.new_connections_ms.median}/${x.new_connections_ms.max} ms  failed ${x.failed.median}/${x.failed.max}  broken ${x.broken_connections.median}/${x.broken_connections.max}  lost ${x.inflight_lost.median}/${x.inflight_lost.max}  (median/max)\n`);
-    for (const [m, c] of Object.entries(result.failover.ipv6_vs_ipv4))
+    for (const [m, c] of Object.entries(v6vs4))
       process.stdout.write(`IPv6 vs IPv4 ${m.padEnd(8)} median gap ${c.ipv6_median_gap_ms} vs ${c.ipv4_median_gap_ms} ms (x${c.ratio}): ${c.within_20pct ? 'within' : 'NOT within'} 20%\n`);
     for (const l of latency) process.stdout.write(`latency ${l.path}: p50 ${l.direct.p50_ms} -> ${l.helper.p50_ms} ms (x${l.p50_ratio}), p99 ${l.direct.p99_ms} -> ${l.helper.p99_ms} ms (x${l.p99_ratio})\n`);
+    for (const [s, ms] of Object.entries(l3?.summary ?? {}))
+      for (const [m, x] of Object.entries(ms))
+        process.stdout.write(`l3 ${s.padEnd(13)} ${m.padEnd(8)} gap ${x.max_gap_ms.median}/${x.max_gap_ms.max} ms  new conn ${x.new_connections_ms.median}/${x.new_connections_ms.max} ms  failed ${x.failed.median}/${x.failed.max}  broken ${x.broken_connections.median}/${x.broken_connections.max}  lost ${x.inflight_lost.median}/${x.inflight_lost.max}  (median/max)\n`);
     if (throughput) process.stdout.write(`throughput through the helper: upload x${throughput.upload_ratio}, download x${throughput.download_ratio}\n`);
   }
   if (!existsSync(outFile)) process.exitCode = 1;

@@ -1,5 +1,6 @@
 // Renders the suite's result as bench/RESULTS.md: machine facts, failover table per failure mode (median / max over
-// runs), latency overhead direct vs helper, throughput ratio, footprint, and whether each target was met.
+// runs), the L3 fabric comparison (bench/lib/l3.ts), latency overhead direct vs helper, throughput ratio, footprint,
+// and whether each target was met.
 import type { FailoverRun, FamilyComparison, Mode, Setup } from './failover.js';
 import type { Footprint, LatencyResult } from './latency.js';
 import type { ThroughputResult } from './throughput.js';
@@ -7,6 +8,7 @@ import type { LimitsResult } from '../limits.js';
 import { renderLimits } from './limits-md.js';
 import { renderScale } from './scale-md.js';
 import type { ScaleResult } from './scale.js';
+import { renderL3, type L3Result } from './l3.js';
 
 interface Agg { median: number | null; max: number | null }
 interface ModeSummary {
@@ -26,6 +28,7 @@ export interface MdInput {
   throughput?: ThroughputResult | undefined;
   limits?: LimitsResult | undefined;
   scale?: ScaleResult[] | undefined;
+  l3?: L3Result | undefined;
   charts: string[];
   modes: Mode[];
   setups: Setup[];
@@ -117,6 +120,7 @@ export function renderMarkdown(r: MdInput): string {
     const notes = failoverNotes(r);
     if (notes.length) L.push('What happened:', '', ...notes.map((n) => `- ${n}`), '');
   }
+  if (r.l3) L.push(...renderL3(r.l3));
 
   // ---- latency
   if (r.latency.length) {
