@@ -242,6 +242,7 @@ async function main(): Promise<void> {
       ipv6_vs_ipv4: ipv6VsIpv4([...failover.values()].flat(), modes),
     },
     latency, footprint, throughput, limits, scale, l3,
+    updates: undefined as Array<{ parts: string[]; date: string; elapsed_s: number }> | undefined,
   };
   const v6vs4 = result.failover.ipv6_vs_ipv4; // this run's, before older results are merged in
   // A full run of some parts keeps the other parts of the last full run, so RESULTS.md stays whole.
@@ -254,6 +255,12 @@ async function main(): Promise<void> {
     if (!parts.has('limits')) result.limits = last.limits;
     if (!parts.has('scale')) result.scale = last.scale;
     if (!parts.has('l3')) result.l3 = last.l3;
+    // The report says which parts are from which run: the last full run's date and length, and the parts re-run since.
+    if (!['failover', 'latency', 'throughput', 'limits', 'scale', 'l3'].every((p) => parts.has(p))) {
+      result.updates = [...(last.updates ?? []), { parts: [...parts], date: String(facts.date), elapsed_s: elapsed }];
+      result.machine = { ...facts, date: last.machine.date ?? String(facts.date) };
+      result.elapsed_s = last.elapsed_s;
+    }
   }
   mkdirSync(OUT_DIR, { recursive: true });
   const outFile = join(OUT_DIR, quick ? 'bench-quick.json' : 'bench.json');

@@ -30,7 +30,8 @@ export interface ScaleOptions {
 export const SCALE_DEFAULTS: ScaleOptions = { servers: 32, failing: 8, fabric: 'l2', links: 'ring', mode: 'carrier', holdMs: 3000, idleSeconds: 10, settleSeconds: 10 };
 export const SCALE_QUICK: ScaleOptions = { ...SCALE_DEFAULTS, servers: 8, failing: 2, holdMs: 1500, idleSeconds: 3, settleSeconds: 1 };
 
-export interface ScaleServer { node: string; helper: string; takeover_ms: number; max_gap_ms: number; failed: number; broken: number; lost: number; stream_ok: boolean; requests: number }
+/** takeover_ms: the bench saw the claim acknowledged (polled status, an upper bound); ack_ms: from the owner's iface-failed to its takeover-acked event (its own clock). */
+export interface ScaleServer { node: string; helper: string; takeover_ms: number; ack_ms: number; max_gap_ms: number; failed: number; broken: number; lost: number; stream_ok: boolean; requests: number }
 
 export interface ScaleResult {
   fabric: 'l2' | 'l3'; servers: number; failing: number; links: string; mode: FailureMode;
@@ -40,7 +41,7 @@ export interface ScaleResult {
   idle_false_events: number;
   lab_up_s: number; cluster_ready_s: number;
   per_server: ScaleServer[];
-  median_gap_ms: number; max_gap_ms: number; median_takeover_ms: number; max_takeover_ms: number;
+  median_gap_ms: number; max_gap_ms: number; median_takeover_ms: number; max_takeover_ms: number; median_ack_ms: number; max_ack_ms: number;
   failed: number; broken: number; lost: number; streams_ok: boolean; requests: number;
   /** Sums over every daemon: CPU in % of one core, memory in MiB. */
   idle: { cpu_pct: number; rss_mib: number; pss_mib: number; private_mib: number };
@@ -110,7 +111,11 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
     await Promise.all(victims.map((v) => lab.fail(`${v}:eth0`, o.mode)));
     const taken = await Promise.all(victims.map(async (v) => {
       const s = await c!.waitFor(v, (x) => x.claims.some((y) => y.acked), { timeoutMs: 20_000, what: 'takeover' });
-      return { node: v, ms: performance.now() - cut, helper: s.claims.find((y) => y.acked)!.helper };
+      const ms = performance.now() - cut;
+      // From the owner's own events: detection (iface-failed) to the helper's acknowledgement, on the daemon's clock.
+      const acked = s.events.find((e) => e.type === 'takeover-acked');
+      const failed = s.events.filter((e) => e.type === 'iface-failed' && (acked === undefined || e.at <= acked.at)).at(-1);
+      return { node: v, ms, ack: acked && failed ? acked.at - failed.at : NaN, helper: s.claims.find((y) => y.acked)!.helper };
     }));
     log(`all ${victims.length} taken over, the last ${Math.max(...taken.map((x) => x.ms)).toFixed(0)} ms after the cut`);
     await sleep(o.holdMs);
@@ -121,18 +126,19 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
     const failoverCpu = [...pids].reduce((a, [n, p]) => a + (ticksOf(p) - ticks0.get(n)!), 0) / TICK_HZ / wall * 100;
     await sleep(300);
     const per: ScaleServer[] = [];
-    for (const { node, ms, helper } of taken) {
+    for (const { node, ms, ack, helper } of taken) {
       const r = await loads.get(node)!.stop();
       loads.delete(node);
-      per.push({ node, helper, takeover_ms: Math.round(ms), max_gap_ms: r2(r.max_gap_ms), failed: r.failed, broken: r.broken_connections, lost: r.inflight_lost, stream_ok: r.stream_verified, requests: r.requests });
+      per.push({ node, helper, takeover_ms: Math.round(ms), ack_ms: r2(ack), max_gap_ms: r2(r.max_gap_ms), failed: r.failed, broken: r.broken_connections, lost: r.inflight_lost, stream_ok: r.stream_verified, requests: r.requests });
     }
     const gaps = per.map((p) => p.max_gap_ms);
     const tk = per.map((p) => p.takeover_ms);
+    const ak = per.map((p) => p.ack_ms);
     return {
       fabric: o.fabric, servers: o.servers, failing: o.failing, links: o.links, mode: o.mode, idle_false_events: idleFalse,
       ...(o.heartbeat ? { heartbeat: { interval_ms: o.heartbeat.intervalMs, timeout_ms: o.heartbeat.timeoutMs } } : {}),
       lab_up_s: r2(labUpS), cluster_ready_s: r2(readyS), per_server: per,
-      median_gap_ms: r2(median(gaps)), max_gap_ms: r2(Math.max(...gaps)), median_takeover_ms: median(tk), max_takeover_ms: Math.max(...tk),
+      median_gap_ms: r2(median(gaps)), max_gap_ms: r2(Math.max(...gaps)), median_takeover_ms: median(tk), max_takeover_ms: Math.max(...tk), median_ack_ms: r2(median(ak)), max_ack_ms: r2(Math.max(...ak)),
       failed: per.reduce((a, p) => a + p.failed, 0), broken: per.reduce((a, p) => a + p.broken, 0), lost: per.reduce((a, p) => a + p.lost, 0),
       streams_ok: per.every((p) => p.stream_ok), requests: per.reduce((a, p) => a + p.requests, 0),
       idle: { cpu_pct: sum('cpuPct'), rss_mib: sum('rssMiB'), pss_mib: sum('pssMiB'), private_mib: sum('privateMiB') },
