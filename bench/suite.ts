@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     if (!parts.has('l3')) result.l3 = last.l3;
     // The report says which parts are from which run: the last full run's date and length, and the parts re-run since.
     if (!['failover', 'latency', 'throughput', 'limits', 'scale', 'l3'].every((p) => parts.has(p))) {
-      result.updates = [...(last.updates ?? []), { parts: [...parts], date: String(facts.date), elapsed_s: elapsed }];
+      result.updates = [...(last.updates ?? []).filter((u) => u.parts.join() !== [...parts].join()), { parts: [...parts], date: String(facts.date), elapsed_s: elapsed }];
       result.machine = { ...facts, date: last.machine.date ?? String(facts.date) };
       result.elapsed_s = last.elapsed_s;
     }
