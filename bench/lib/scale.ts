@@ -9,7 +9,7 @@ import { parseCidr } from '../../src/core/ip.js';
 import { startWorkload, type WorkloadHandle } from '../../src/lab/workload/index.js';
 import type { FailureMode } from '../../src/cli/lab-options.js';
 import { daemonPids, idleFootprint } from './idle.js';
-import { median, r2, sleep } from './common.js';
+import { cpuPct, median, procSample, r2, sleep } from './common.js';
 
 export interface ScaleOptions {
   servers: number;
@@ -51,13 +51,6 @@ export interface ScaleResult {
   machine_idle_pct: number;
 }
 
-const TICK_HZ = 100;
-const ticksOf = (pid: number): number => {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch { return 0; }
-};
 const machineTicks = (): { idle: number; total: number } => {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
@@ -105,7 +98,7 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
     }
     await sleep(1000);
     const pids = daemonPids(c);
-    const ticks0 = new Map([...pids].map(([n, p]) => [n, ticksOf(p)]));
+    const s0 = new Map([...pids].map(([n, p]) => [n, procSample(p)]));
     const m0 = machineTicks();
     const cut = performance.now();
     await Promise.all(victims.map((v) => lab.fail(`${v}:eth0`, o.mode)));
@@ -121,9 +114,8 @@ export async function runScale(o: ScaleOptions, log: (s: string) => void = () =>
     await sleep(o.holdMs);
     await Promise.all(victims.map((v) => lab.heal(`${v}:eth0`)));
     await Promise.all(victims.map((v) => c!.waitFor(v, (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own'), { timeoutMs: 30_000, what: 'failback' })));
-    const wall = (performance.now() - cut) / 1000;
     const m1 = machineTicks();
-    const failoverCpu = [...pids].reduce((a, [n, p]) => a + (ticksOf(p) - ticks0.get(n)!), 0) / TICK_HZ / wall * 100;
+    const failoverCpu = [...pids].reduce((a, [n, p]) => a + cpuPct(s0.get(n)!, procSample(p)), 0);
     await sleep(300);
     const per: ScaleServer[] = [];
     for (const { node, ms, ack, helper } of taken) {

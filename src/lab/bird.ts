@@ -14,11 +14,10 @@ import { procStat, stopDaemon } from './daemon-proc.js';
 import { LabError } from './errors.js';
 import { IP, run } from './iproute.js';
 import { nsName } from './plan.js';
-import { readState, STATE_DIR, updateState, withLabLock, type DaemonRecord } from './state.js';
+import { birdDir, birdSocket, readState, STATE_DIR, updateState, withLabLock, type DaemonRecord } from './state.js';
 import type { BgpSpec, NodeSpec, Topology } from './topology.js';
 
-export const birdDir = (lab: string): string => join(STATE_DIR, lab, 'bird');
-export const birdSocket = (lab: string, node: string): string => join(birdDir(lab), `${node}.ctl`);
+export { birdDir, birdSocket } from './state.js';
 
 /** Session timers: connect within a second, retry every second (defaults 5 s / 120 s / 60-300 s). */
 const FAST = 'connect delay time 1; connect retry time 1; error wait time 1, 10;';

@@ -14,7 +14,7 @@ import { LabError } from './errors.js';
 import { askControl } from '../daemon/control-socket.js';
 import type { DaemonStatus } from '../daemon/daemon.js';
 import { hanetArgv, serialTtyPath, type LabHandle } from './lab.js';
-import { STATE_DIR } from './state.js';
+import { birdSocket } from './state.js';
 import type { Topology } from './topology.js';
 
 /** Some of a configuration's fields, at any depth (lists are replaced whole, as `merge` does). */
@@ -87,7 +87,7 @@ export function serverConfig(topo: Topology, node: string, dir: string, lab?: st
       interface: p.name,
       ...(spec.bgp ? { mode: 'l3' as const, lan: 'fabric' } : { lan: p.switch }),
       // BIRD's control socket in the lab (src/lab/bird.ts birdSocket), for the check that its sessions are Established.
-      ...(spec.bgp && torAs !== undefined ? { bgp: { local_as: spec.bgp.as, peer_as: torAs, neighbor: torAddrs.length === 1 ? torAddrs[0]! : torAddrs, bird_socket: join(STATE_DIR, labName, 'bird', `${node}.ctl`) } } : {}),
+      ...(spec.bgp && torAs !== undefined ? { bgp: { local_as: spec.bgp.as, peer_as: torAs, neighbor: torAddrs.length === 1 ? torAddrs[0]! : torAddrs, bird_socket: birdSocket(labName, node) } } : {}),
       addresses: p.addresses,
       // One gateway as a text (as an IPv4 lab always had), one per family as a list.
       ...(gw.length > 0 ? { gateway: gw.length === 1 ? gw[0]! : gw } : { probe: { arp: false } }),

@@ -7,6 +7,9 @@ import { LAB_NAME_RE, type Topology } from './topology.js';
 
 export const STATE_DIR = '/run/hanet-lab';
 export const statePath = (lab: string): string => `${STATE_DIR}/${lab}.json`;
+/** Where a lab's BIRD daemons keep their configuration, control socket and pid file (src/lab/bird.ts). */
+export const birdDir = (lab: string): string => `${STATE_DIR}/${lab}/bird`;
+export const birdSocket = (lab: string, node: string): string => `${birdDir(lab)}/${node}.ctl`;
 
 /** A serial link's relay, in the lab state. */
 export interface SerialRelayState {
