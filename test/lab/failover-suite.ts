@@ -31,6 +31,18 @@ export function assertNothingLost(r: WorkloadReport, what: string): void {
 }
 
 export const tookOver = (c: Cluster) => c.waitFor('a', (s) => s.claims.some((x) => x.acked), { what: 'takeover acknowledged' });
+/** `n` carrier failures of a:eth0, each waited through its takeover and failback (300 ms of traffic around each). */
+export async function carrierCycles(lab: LabHandle, c: Cluster, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await delay(300);
+    await lab.fail('a:eth0', 'carrier');
+    await tookOver(c);
+    await delay(300);
+    await lab.heal('a:eth0');
+    await failedBack(c);
+  }
+  await delay(300);
+}
 export const failedBack = (c: Cluster) => c.waitFor('a', (s) => s.claims.length === 0 && s.publics.every((p) => p.placement.kind === 'own') && s.publics.every((p) => p.health.healthy), { timeoutMs: 15_000, what: 'failback' });
 
 /** The proxy neighbour entries of a node, both families. */
@@ -137,15 +149,7 @@ export function failoverSuite(v: Variant): void {
   test(name('10 failure/heal cycles in a row on the same long-lived connections'), async (t) => {
     await withCluster(t, lab('cyc'), v.topologies.pair, async (l, c) => {
       const load = await startLoad(l, v);
-      for (let i = 0; i < 10; i++) {
-        await delay(300);
-        await l.fail('a:eth0', 'carrier');
-        await tookOver(c);
-        await delay(300);
-        await l.heal('a:eth0');
-        await failedBack(c);
-      }
-      await delay(300);
+      await carrierCycles(l, c, 10);
       await stopAndCheck(t, load, '10 cycles');
     }, { common: { takeover: { failback_hold_ms: 300 } } });
   });

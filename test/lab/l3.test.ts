@@ -18,7 +18,7 @@ import type { LabHandle } from '../../src/lab/lab.js';
 import { startWorkload } from '../../src/lab/workload/index.js';
 import type { WorkloadReport } from '../../src/lab/workload/index.js';
 import { startFamilyWorkloads } from '../../src/lab/workload/families.js';
-import { assertNothingLost, DUAL_STACK, failedBack, hanetRoutes, proxiesOf, tookOver, withCluster } from './failover-suite.js';
+import { assertNothingLost, carrierCycles, DUAL_STACK, failedBack, hanetRoutes, proxiesOf, tookOver, withCluster } from './failover-suite.js';
 
 const A = '10.1.0.10';
 const IDLE_B = 'default via 10.2.0.1 dev eth0 metric 4242';
@@ -64,15 +64,7 @@ for (const mode of ['carrier', 'silent'] as const) {
 test('l3: 10 failure/heal cycles in a row on the same long-lived connections', async (t) => {
   await withCluster(t, 'l3cyc', 'l3', async (lab, c) => {
     const wl = await startWorkload(lab, { server: 'a', address: A });
-    for (let i = 0; i < 10; i++) {
-      await delay(300);
-      await lab.fail('a:eth0', 'carrier');
-      await tookOver(c);
-      await delay(300);
-      await lab.heal('a:eth0');
-      await failedBack(c);
-    }
-    await delay(300);
+    await carrierCycles(lab, c, 10);
     report(t, '10 cycles', await wl.stop());
   }, { common: { takeover: { failback_hold_ms: 300 } } });
 });
